@@ -1,0 +1,1 @@
+"""Evaluation: the paper's benchmark registry, metrics, runner, report and side-by-side comparison."""

@@ -1,0 +1,131 @@
+"""Safe file handling shared by every stage: JSONL with line-numbered errors, atomic writes, manifests.
+
+Why: every stage must "lose nothing" on bad input and never leave half-written outputs. All writes go
+to a temporary sibling and are renamed into place only when complete.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+from typing import Any, Iterable, Iterator
+
+import orjson
+
+from taiyi import __version__
+
+
+class DataError(ValueError):
+    """Bad input data. The message always names the file and line (or record id) and what is wrong."""
+
+
+def read_jsonl(path: str | Path) -> Iterator[dict]:
+    """Yield the objects of a JSONL file; a malformed line raises DataError naming file and line."""
+    path = Path(path)
+    with open(path, "rb") as fh:
+        for line_no, line in enumerate(fh, 1):
+            if not line.strip():
+                continue
+            try:
+                obj = orjson.loads(line)
+            except orjson.JSONDecodeError as exc:
+                raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
+            if not isinstance(obj, dict):
+                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
+            yield obj
+
+
+def dumps(obj: Any) -> bytes:
+    """One JSON line (bytes, no newline); non-ASCII kept as is so Chinese stays readable."""
+    return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
+
+
+@contextlib.contextmanager
+def atomic_path(path: str | Path) -> Iterator[Path]:
+    """Yield a temp path beside ``path``; rename it into place only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    tmp_path = Path(tmp)
+    try:
+        yield tmp_path
+        os.replace(tmp_path, path)
+    finally:
+        if tmp_path.exists():
+            tmp_path.unlink()
+
+
+@contextlib.contextmanager
+def atomic_dir(path: str | Path) -> Iterator[Path]:
+    """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    try:
+        yield tmp
+        if path.exists():
+            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            os.replace(path, old)
+            os.replace(tmp, path)
+            shutil.rmtree(old, ignore_errors=True)
+        else:
+            os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
+    """Write records atomically as JSONL; returns the number written."""
+    n = 0
+    with atomic_path(path) as tmp, open(tmp, "wb") as fh:
+        for rec in records:
+            fh.write(dumps(rec))
+            fh.write(b"\n")
+            n += 1
+    return n
+
+
+def write_json(path: str | Path, obj: Any) -> None:
+    """Write one pretty JSON document atomically."""
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(orjson.dumps(obj, option=orjson.OPT_INDENT_2 | orjson.OPT_NON_STR_KEYS))
+
+
+def read_json(path: str | Path) -> Any:
+    path = Path(path)
+    try:
+        return orjson.loads(path.read_bytes())
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{path}: malformed JSON ({exc})") from None
+
+
+def sha256_file(path: str | Path, chunk: int = 1 << 20) -> str:
+    h = hashlib.sha256()
+    with open(path, "rb") as fh:
+        while block := fh.read(chunk):
+            h.update(block)
+    return h.hexdigest()
+
+
+def manifest(stage: str, inputs: Iterable[str | Path], config: dict | None = None, **extra: Any) -> dict:
+    """The provenance record every stage writes beside its outputs (design §1)."""
+    files = []
+    for p in inputs:
+        p = Path(p)
+        if p.is_file():
+            files.append({"path": str(p), "sha256": sha256_file(p), "bytes": p.stat().st_size})
+    return {
+        "stage": stage,
+        "taiyi_version": __version__,
+        "created": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "inputs": files,
+        "config": config or {},
+        **extra,
+    }

@@ -1,0 +1,1 @@
+"""Instructions: task codecs (examples/render/parse/score), templates as data, and the two-stage builder."""

@@ -1,0 +1,1 @@
+"""Training: chat encoding, packing, two-stage QLoRA SFT, merge (reads instructions/*.jsonl)."""

@@ -25,6 +25,11 @@ app = typer.Typer(
     pretty_exceptions_show_locals=False,
 )
 
+@app.callback()
+def _root() -> None:
+    """Taiyi command line (see ``taiyi COMMAND --help``)."""
+
+
 # Stage modules, in pipeline order. Each defines ``register(app: typer.Typer) -> None``.
 STAGE_CLI_MODULES = (
     "taiyi.sources.cli",

@@ -1,0 +1,96 @@
+"""What every task codec shares: the Instruction record, templates-as-data loading, the codec registry.
+
+A codec module ``taiyi.instructions.tasks.<task>`` defines:
+  TASK: str
+  examples(record, rng, info, mode="train") -> list[Instruction]
+      the prompts one corpus record yields (incl. decomposed variants). ``info`` is the dataset's
+      ``corpus/<dataset>/meta.json`` (its catalog entry: lang, tasks, label_names, ...). ``mode="eval"``
+      yields the evaluation form (deterministic template choice given rng, all-types variant).
+  render(target, meta, phrasing=None) -> str
+      the answer text; ``phrasing`` indexes the template file's answer phrasings (None: meta["phrasing"]).
+  parse(text, meta) -> target
+      the structure back from any phrasing and from sloppy model output. Text that cannot be read as an
+      answer at all raises ``ParseError``; evaluation counts it as a parse failure (scored wrong), never crashes.
+  score(preds, golds) -> dict[str, float]
+Invariant (tested on every real dataset): parse(render(t, meta, k), meta) == t for every phrasing k.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
+TASKS = ("ner", "re", "ee", "cls", "pair", "mcqa", "qa", "dialogue", "mt", "title", "report")
+
+
+class ParseError(ValueError):
+    """A model answer that cannot be read as the task's structure."""
+
+
+@dataclass
+class Instruction:
+    id: str
+    dataset: str
+    task: str
+    lang: str
+    template_id: str
+    messages: list[dict]
+    target: Any
+    document_id: str
+    meta: dict = field(default_factory=dict)
+
+    def to_record(self, *, stage: str | None = None, with_target: bool = False) -> dict:
+        rec = asdict(self)
+        if stage is not None:
+            rec["stage"] = stage
+        if not with_target:
+            rec.pop("target")
+        return rec
+
+
+@dataclass(frozen=True)
+class Templates:
+    """One ``templates/<task>.<lang>.yaml``: prompts (id + text with {placeholders}), answer phrasings, empty answers."""
+
+    task: str
+    lang: str
+    prompts: tuple[dict, ...]
+    answers: Any
+    empty: tuple[str, ...]
+    raw: dict
+
+    def prompt(self, rng) -> dict:
+        return self.prompts[rng.randrange(len(self.prompts))]
+
+
+@functools.cache
+def load_templates(task: str, lang: str) -> Templates:
+    path = TEMPLATE_DIR / f"{task}.{lang}.yaml"
+    try:
+        raw = yaml.safe_load(path.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise FileNotFoundError(f"no templates for task {task!r} language {lang!r}: {path} is missing") from None
+    for key in ("prompts", "answers", "empty"):
+        if key not in raw:
+            raise ValueError(f"{path}: missing key {key!r}")
+    prompts = tuple(raw["prompts"])
+    for p in prompts:
+        if not {"id", "text"} <= set(p):
+            raise ValueError(f"{path}: prompt {p!r} needs 'id' and 'text'")
+    ids = [p["id"] for p in prompts]
+    if len(set(ids)) != len(ids):
+        raise ValueError(f"{path}: duplicate prompt ids")
+    empty = raw["empty"]
+    return Templates(task, lang, prompts, raw["answers"], tuple(empty if isinstance(empty, list) else [empty]), raw)
+
+
+def get_codec(task: str):
+    if task not in TASKS:
+        raise KeyError(f"unknown task {task!r}; known: {TASKS}")
+    return importlib.import_module(f"taiyi.instructions.tasks.{task}")

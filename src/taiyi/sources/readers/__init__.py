@@ -1,0 +1,1 @@
+"""Reader modules, one per format family. Each registers its readers with ``taiyi.sources.registry``."""

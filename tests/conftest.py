@@ -49,3 +49,15 @@ def cuda_available() -> bool:
 
 
 requires_cuda = pytest.mark.skipif(not cuda_available(), reason="needs a CUDA GPU (4-bit GPU path / vLLM); none here")
+
+
+@pytest.fixture(scope="session")
+def shared_corpus(shared_datasets, tmp_path_factory) -> Path:
+    """All of ../shared/datasets converted once per test session (``taiyi convert --all``); returns the corpus dir.
+
+    Layout: ``<dir>/<dataset>/<split>.jsonl`` + ``meta.json`` per dataset, ``<dir>/manifest.json``.
+    """
+    convert = pytest.importorskip("taiyi.sources.convert", reason="the converter (taiyi.sources.convert) is not built yet")
+    out = tmp_path_factory.mktemp("shared_corpus") / "corpus"
+    convert.convert_all(shared_datasets, out, progress=False)
+    return out

@@ -1,0 +1,122 @@
+"""Commands of the sources stage: ``taiyi datasets list/show`` (the catalog) and ``taiyi convert``.
+
+Why: one place where users see what the catalog holds and turn raw dataset folders into the corpus.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+datasets_app = typer.Typer(help="Browse the dataset catalog. Example: taiyi datasets list --lang zh --task ner",
+                           no_args_is_help=True)
+
+
+@datasets_app.command("list")
+def list_cmd(
+    lang: Optional[str] = typer.Option(None, "--lang", help="zh or en (the paper table; zh-en matches too)"),
+    task: Optional[str] = typer.Option(None, "--task", help="codec name (ner, re, cls, ...) or paper task code"),
+    supported: bool = typer.Option(False, "--supported", help="only datasets with a working reader"),
+    include_extra: bool = typer.Option(False, "--include-extra", help="also the datasets outside the paper's 140"),
+    as_json: bool = typer.Option(False, "--json", help="print a JSON list of the entries"),
+) -> None:
+    """List catalog datasets (default: the paper's 140).
+
+    Example: taiyi datasets list --lang en --task re --supported
+    """
+    from taiyi.sources.catalog import load_catalog
+
+    entries = load_catalog().entries(lang=lang, task=task, supported=True if supported else None,
+                                     in_paper=None if include_extra else True)
+    if as_json:
+        typer.echo(json.dumps([e.data for e in entries], ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=f"{len(entries)} datasets")
+    for col in ("name", "lang", "tasks", "schema", "splits", "status", "path"):
+        table.add_column(col, overflow="fold")
+    for e in entries:
+        splits = ", ".join(f"{k} {v:,}" for k, v in e.splits.items())
+        table.add_row(e.name, e.lang, " ".join(e.tasks), e.schema, splits,
+                      "[green]supported[/]" if e.status == "supported" else "not yet", e.path)
+    Console().print(table)
+
+
+@datasets_app.command("show")
+def show_cmd(
+    name: str = typer.Argument(..., help="dataset name as in the catalog"),
+    as_json: bool = typer.Option(False, "--json", help="print the entry as JSON"),
+) -> None:
+    """Show one catalog entry.
+
+    Example: taiyi datasets show bc5cdr
+    """
+    from taiyi.sources.catalog import load_catalog
+
+    try:
+        entry = load_catalog().get(name)
+    except KeyError as exc:
+        typer.echo(str(exc).strip("\"'"), err=True)
+        raise typer.Exit(2)
+    if as_json:
+        typer.echo(json.dumps(entry.data, ensure_ascii=False, indent=1))
+        return
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title=entry.name, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in entry.data.items():
+        if isinstance(value, (dict, list)):
+            value = json.dumps(value, ensure_ascii=False)
+        table.add_row(key, str(value))
+    Console().print(table)
+
+
+def convert_cmd(
+    dataset: Optional[str] = typer.Option(None, "--dataset", help="one catalog dataset name"),
+    input_dir: Optional[Path] = typer.Option(None, "--input", help="the dataset's own folder (with --dataset)"),
+    all_: bool = typer.Option(False, "--all", help="every catalog dataset found under --input-root"),
+    input_root: Optional[Path] = typer.Option(None, "--input-root", help="data root laid out like ../shared/datasets"),
+    mini: bool = typer.Option(False, "--mini", help="the embedded mini corpus shipped with taiyi"),
+    out: Path = typer.Option(Path("corpus"), "--out", help="corpus output folder"),
+    parquet: bool = typer.Option(False, "--parquet", help="also write <split>.parquet beside each <split>.jsonl"),
+) -> None:
+    """Convert raw dataset files into the unified corpus (corpus/<dataset>/<split>.jsonl + manifest.json).
+
+    Example: taiyi convert --all --input-root ../shared/datasets --out corpus/
+    """
+    from taiyi.files import DataError
+    from taiyi.sources import convert
+
+    modes = sum([bool(dataset), all_, mini])
+    if modes != 1:
+        typer.echo("give exactly one of --dataset NAME, --all or --mini", err=True)
+        raise typer.Exit(2)
+    try:
+        if mini:
+            convert.convert_mini(out, parquet=parquet)
+        elif all_:
+            if input_root is None:
+                typer.echo("--all needs --input-root DIR", err=True)
+                raise typer.Exit(2)
+            convert.convert_all(input_root, out, parquet=parquet)
+        else:
+            if input_dir is None:
+                typer.echo("--dataset needs --input DIR (the dataset's folder)", err=True)
+                raise typer.Exit(2)
+            convert.convert_dataset(dataset, input_dir, out, parquet=parquet)
+    except (DataError, FileNotFoundError, KeyError) as exc:
+        typer.echo(f"error: {str(exc).strip(chr(34) + chr(39))}", err=True)
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(datasets_app, name="datasets")
+    app.command("convert")(convert_cmd)

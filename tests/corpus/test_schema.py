@@ -32,3 +32,10 @@ def test_mc_answer_among_choices_and_unique_ids():
     assert any("not among choices" in e for e in validate_record(q))
     t = new_record("text", id="t", document_id="d", dataset="x", split="train", lang="zh", text="文本", labels=["A"])
     assert any("not unique" in e for e in validate_records([t, dict(t)]))
+
+
+def test_t2t_target_may_be_empty_only_in_test_unlabelled():
+    r = new_record("t2t", id="c1", document_id="c1", dataset="x", split="test_unlabelled", lang="zh",
+                   text_1="左膝退变", text_2="", text_1_name="diagnosis", text_2_name="normalized_terms")
+    assert validate_record(r) == []
+    assert any("empty text_2" in e for e in validate_record({**r, "split": "dev"}))

@@ -1,0 +1,30 @@
+"""Report: scores.json, report.md with the paper's columns, per-type and per-template tables, and the PNG chart."""
+
+from __future__ import annotations
+
+import pytest
+
+from taiyi.evaluate import report, runner
+from taiyi.files import read_json
+
+from eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
+
+
+def test_report_files(tmp_path, monkeypatch):
+    monkeypatch.setattr(runner, "get_codec", {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec}.__getitem__)
+    cfg = runner.EvalConfig(out=tmp_path / "rep", benchmarks="all", model="fake", eval_dir=write_eval_dir(tmp_path),
+                            progress=False)
+    scores = runner.run_eval(cfg, engine=FakeEngine({"Aspirin": "gibberish", "NSAID": "yes"}, default="None"))
+    base_cfg = runner.EvalConfig(out=tmp_path / "rep" / "baseline", benchmarks="all", model="base",
+                                 eval_dir=cfg.eval_dir, progress=False)
+    scores["baseline"] = runner.run_eval(base_cfg, engine=FakeEngine({}, default="None"))
+    paths = report.write_report(scores, tmp_path / "rep")
+    on_disk = read_json(paths["scores"])
+    assert set(on_disk["benchmarks"]) == {"BC5CDR-Chem", "PubMedQA"}
+    assert len(on_disk["skipped"]) == 12
+    md = paths["report"].read_text(encoding="utf-8")
+    assert "| BC5CDR-Chem | ner | micro_f1 |" in md and "80.2" in md and "93.3 (PubMedBERT)" in md
+    assert "baseline" in md and "Parse failures: 1 of 4" in md and "gibberish" in md
+    assert "| Chemical |" in md and "| ner.en.01 |" in md
+    png = paths["chart"].read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000

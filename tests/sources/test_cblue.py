@@ -160,3 +160,11 @@ def test_missing_label_is_named(tmp_path):
     (tmp_path / "q_train.json").write_text(json.dumps([{"id": "s1", "query": "头痛怎么办"}], ensure_ascii=False), encoding="utf-8")
     with pytest.raises(DataError, match=r"q_train\.json: record 0: missing field 'label'"):
         list(get_reader("cblue_cls")(tmp_path, files={"train": "q_train.json"}, text_field="query"))
+
+
+@pytest.mark.parametrize("name", ["CMeEE-V2", "CMeEE", "CMeIE", "CHIP-CDEE", "CHIP-CTC", "CHIP-STS", "KUAKE-QIC", "KUAKE-QQR",
+                                  "KUAKE-QTR", "CHIP-CDN"])
+def test_catalog_entry_converts(shared_datasets, name):
+    convert = pytest.importorskip("taiyi.sources.convert")
+    splits = convert.read_dataset(name, shared_datasets)
+    assert "test_unlabelled" in splits and all(r["dataset"] == name for rs in splits.values() for r in rs)

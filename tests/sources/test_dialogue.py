@@ -76,3 +76,12 @@ def test_instruction_errors(tmp_path):
     (tmp_path / "a.jsonl").write_text(json.dumps({**ok, "input": "女，30岁"}, ensure_ascii=False) + "\n", encoding="utf-8")
     rec = next(get_reader("instruction_dialogue")(tmp_path, files={"train": "a.jsonl"}))
     assert rec["turns"][0]["content"] == "头痛怎么办？\n女，30岁"
+
+
+@pytest.mark.parametrize("name,n", [("MedDialog-zh", 100), ("Chinese-medical-dialogue-data", 7644), ("BenTsao_llamadata", 8658),
+                                    ("BenTsao_livercacer", 1000), ("pubmed_qa", 1000), ("med_qa", 1273), ("MEDQA", 3426),
+                                    ("paramed", 998), ("wmt_biomedical_zh_en", 348)])
+def test_catalog_entry_converts(shared_datasets, name, n):
+    convert = pytest.importorskip("taiyi.sources.convert")
+    splits = convert.read_dataset(name, shared_datasets)
+    assert sum(len(v) for v in splits.values()) == n

@@ -45,13 +45,17 @@ UNLABELLED = "test_unlabelled"
 CDEE_EVENT_TYPE = "临床发现事件"
 
 
-def _split_files(root: Path, files: dict[str, str]) -> Iterator[tuple[str, Path]]:
-    """(split, path) for the configured files; a missing file is an error naming it."""
+def _split_files(root: Path, files: dict[str, str], optional=()) -> Iterator[tuple[str, Path]]:
+    """(split, path) for the configured files; a missing file is an error naming it, unless its split is listed
+    in ``optional`` (e.g. CMeEE's train file, which not every copy of CBLUE has)."""
     if not files:
         raise DataError(f"{root}: reader needs a 'files' option mapping split -> file")
     for split, rel in files.items():
         path = root / rel
         if not path.is_file():
+            if split in optional:
+                log.info("%s: optional %s file absent, split skipped", path, split)
+                continue
             raise DataError(f"{path}: file for split {split!r} not found")
         yield split, path
 
@@ -106,10 +110,10 @@ def _check_unique(path: Path, ids: set, rid: str, where: str) -> None:
 
 
 @register_reader("cblue_ner")
-def read_cblue_ner(root: Path, *, files: dict[str, str], lang: str = "zh", dataset: str = "CMeEE-V2") -> Iterator[dict]:
+def read_cblue_ner(root: Path, *, files: dict[str, str], optional: list[str] = (), lang: str = "zh", dataset: str = "CMeEE-V2") -> Iterator[dict]:
     """CMeEE: inclusive ``end_idx`` becomes an end-exclusive offset; each span must reproduce its ``entity``."""
     root = Path(root)
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         for i, item in enumerate(_json_list(path)):
             where = f"record {i}"
@@ -165,13 +169,13 @@ def _value(x):
 
 @register_reader("cblue_re")
 def read_cblue_re(
-    root: Path, *, files: dict[str, str], lang: str = "zh", dataset: str = "CMeIE", unlocated: str = "error"
+    root: Path, *, files: dict[str, str], optional: list[str] = (), lang: str = "zh", dataset: str = "CMeIE", unlocated: str = "error"
 ) -> Iterator[dict]:
     """CMeIE JSON lines -> kb: subject/object located in the text (closest pair), relation type = predicate."""
     if unlocated not in ("error", "skip"):
         raise ValueError(f"unlocated must be 'error' or 'skip', not {unlocated!r}")
     root = Path(root)
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         skipped = 0
         for line_no, item in _jsonl(path):
@@ -222,10 +226,10 @@ def read_cblue_re(
 
 
 @register_reader("cblue_ee")
-def read_cblue_ee(root: Path, *, files: dict[str, str], lang: str = "zh", dataset: str = "CHIP-CDEE") -> Iterator[dict]:
+def read_cblue_ee(root: Path, *, files: dict[str, str], optional: list[str] = (), lang: str = "zh", dataset: str = "CHIP-CDEE") -> Iterator[dict]:
     """CHIP-CDEE -> kb events with text-valued arguments (core_name, tendency, character, anatomy)."""
     root = Path(root)
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         for i, item in enumerate(_json_list(path)):
             where = f"record {i}" + (f" (id {item['id']})" if "id" in item else "")
@@ -260,11 +264,11 @@ def read_cblue_ee(root: Path, *, files: dict[str, str], lang: str = "zh", datase
 
 @register_reader("cblue_cls")
 def read_cblue_cls(
-    root: Path, *, files: dict[str, str], text_field: str = "text", lang: str = "zh", dataset: str = "CHIP-CTC"
+    root: Path, *, files: dict[str, str], optional: list[str] = (), text_field: str = "text", lang: str = "zh", dataset: str = "CHIP-CTC"
 ) -> Iterator[dict]:
     """CHIP-CTC / KUAKE-QIC: {id, text|query, label} -> text record with ``labels=[label]``."""
     root = Path(root)
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         for i, item in enumerate(_json_list(path)):
             where = f"record {i}"
@@ -284,13 +288,13 @@ def read_cblue_cls(
 
 @register_reader("cblue_pairs")
 def read_cblue_pairs(
-    root: Path, *, files: dict[str, str], fields: tuple[str, str] | list[str] = ("text1", "text2"),
+    root: Path, *, files: dict[str, str], optional: list[str] = (), fields: tuple[str, str] | list[str] = ("text1", "text2"),
     lang: str = "zh", dataset: str = "CHIP-STS",
 ) -> Iterator[dict]:
     """CHIP-STS {text1,text2}, KUAKE-QQR {query1,query2}, KUAKE-QTR {query,title} -> pairs with the label string."""
     root = Path(root)
     f1, f2 = fields
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         for i, item in enumerate(_json_list(path)):
             where = f"record {i}"
@@ -311,10 +315,10 @@ def read_cblue_pairs(
 
 
 @register_reader("cblue_norm")
-def read_cblue_norm(root: Path, *, files: dict[str, str], lang: str = "zh", dataset: str = "CHIP-CDN") -> Iterator[dict]:
+def read_cblue_norm(root: Path, *, files: dict[str, str], optional: list[str] = (), lang: str = "zh", dataset: str = "CHIP-CDN") -> Iterator[dict]:
     """CHIP-CDN -> t2t (text_1 raw diagnosis, text_2 "##"-joined standard names). A leading BOM is dropped."""
     root = Path(root)
-    for split, path in _split_files(root, files):
+    for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         for i, item in enumerate(_json_list(path)):
             where = f"record {i}"

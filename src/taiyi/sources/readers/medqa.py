@@ -18,14 +18,17 @@ from taiyi.sources.registry import register_reader
 
 
 @register_reader("medqa")
-def read_medqa(root: Path, *, files: dict[str, str], lang: str = "en", dataset: str = "med_qa") -> Iterator[dict]:
-    """``files`` maps split -> JSONL path (relative to root); ids are ``<split>-<n>`` (n = 1-based record number)."""
+def read_medqa(
+    root: Path, *, files: dict[str, str], optional: list[str] = (), lang: str = "en", dataset: str = "med_qa") -> Iterator[dict]:
+    """``files`` maps split -> JSONL path (relative to root; splits in ``optional`` may be absent); ids are ``<split>-<n>`` (n = 1-based record number)."""
     root = Path(root)
     if not files:
         raise DataError(f"{root}: reader 'medqa' needs a 'files' option mapping split -> file")
     for split, rel in files.items():
         path = root / rel
         if not path.is_file():
+            if split in optional:  # e.g. train/dev of a copy that has only the test split
+                continue
             raise DataError(f"{path}: file for split {split!r} not found")
         for n, item in enumerate(read_jsonl(path), 1):
             where = f"{path}: record {n}"

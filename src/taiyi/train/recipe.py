@@ -316,6 +316,9 @@ def load_model(rec: Recipe, base: str, init_from: str | None = None):
     if init_from:
         model = PeftModel.from_pretrained(model, init_from, is_trainable=True)
     else:
+        from transformers import set_seed
+
+        set_seed(rec.seed)  # LoRA's random init must not depend on what ran earlier in the process
         lc = LoraConfig(
             r=rec.lora.r,
             lora_alpha=rec.lora.alpha,

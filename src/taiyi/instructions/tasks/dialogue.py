@@ -1,0 +1,82 @@
+"""Multi-turn dialogue codec (doctor-patient consultations: MedDialog, BenTsao multi-turn data).
+
+Why: the paper's stage 2 adds multi-round dialogue so the model keeps context across turns. A dialogue record
+becomes one chat instruction carrying every turn; every assistant turn is a training target (the trainer puts
+loss on all assistant turns). For evaluation the target is the last assistant turn, generated from the turns
+before it.
+
+Target: the text of the last assistant turn.
+"""
+
+from __future__ import annotations
+
+from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.base import Instruction, load_templates
+from taiyi.instructions.tasks.text_overlap import overlap_scores
+
+TASK = "dialogue"
+
+
+def _turns(record: dict) -> list[dict]:
+    """Turns up to and including the last assistant turn (trailing user turns have no reply to learn)."""
+    turns = [t for t in record.get("turns") or [] if str(t.get("content", "")).strip()]
+    last = max((i for i, t in enumerate(turns) if t.get("role") == "assistant"), default=-1)
+    return turns[: last + 1]
+
+
+def gold_target(record: dict) -> str | None:
+    """The last assistant turn of a dialogue record (None when it has none)."""
+    if record.get("schema") != "dialogue":
+        return None
+    turns = _turns(record)
+    return turns[-1]["content"].strip() if turns else None
+
+
+def _lang(record: dict, info: dict, turns: list[dict]) -> str:
+    lang = record.get("lang") or info.get("lang", "zh")
+    return lang if lang in ("zh", "en") else text_lang(" ".join(t["content"] for t in turns[:2]))
+
+
+def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
+    turns = _turns(record)
+    if not turns or not any(t["role"] == "user" for t in turns):
+        return []
+    lang = _lang(record, info, turns)
+    tpl = load_templates(TASK, lang)
+    prompt = tpl.prompt(rng)
+    meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "n_turns": len(turns)}
+    messages, wrapped = [], False
+    for t in turns:
+        content = t["content"].strip()
+        if t["role"] == "user" and not wrapped:
+            content, wrapped = prompt["text"].replace("{message}", content), True
+        elif t["role"] == "assistant":
+            content = render(content, meta)
+        messages.append({"role": t["role"], "content": content})
+    return [
+        Instruction(
+            id=f"{record['dataset']}/{record['id']}/{TASK}",
+            dataset=record["dataset"],
+            task=TASK,
+            lang=lang,
+            template_id=prompt["id"],
+            messages=messages,
+            target=turns[-1]["content"].strip(),
+            document_id=record["document_id"],
+            meta=meta,
+        )
+    ]
+
+
+def render(target: str, meta: dict, phrasing: int | None = None) -> str:
+    answers = load_templates(TASK, meta["lang"]).answers
+    return answers[meta["phrasing"] if phrasing is None else phrasing].replace("{answer}", target)
+
+
+def parse(text: str, meta: dict) -> str:
+    return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=("医生", "doctor", "assistant", "助手"))
+
+
+def score(preds: list[str | None], golds: list[str]) -> dict:
+    """Token F1 and ROUGE-L of the last doctor turn (char-level for Chinese); 0-100 plus counts."""
+    return overlap_scores(preds, golds)

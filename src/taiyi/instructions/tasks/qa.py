@@ -1,0 +1,82 @@
+"""Free-answer QA codec (single-turn medical questions: BenTsao/Huatuo instruction data, cMedQA-like consultations).
+
+Why: most of Taiyi's Chinese QA data is free text; the model learns to answer in several wordings and evaluation
+strips any answer label back to the plain answer and scores overlap with the reference (char-level for Chinese).
+
+Target: the answer text.
+"""
+
+from __future__ import annotations
+
+from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.base import Instruction, load_templates
+from taiyi.instructions.tasks.text_overlap import overlap_scores
+
+TASK = "qa"
+QA_TYPES = ("free", "factoid")
+MAX_ANSWERS_PER_QUESTION = 3  # train mode: one instruction per distinct reference answer, at most this many
+
+
+def gold_targets(record: dict) -> list[str]:
+    """Distinct non-empty reference answers of a free/factoid qa record, in record order."""
+    if record.get("schema") != "qa" or record.get("type") not in QA_TYPES:
+        return []
+    seen: list[str] = []
+    for a in record.get("answer") or []:
+        a = str(a).strip()
+        if a and a not in seen:
+            seen.append(a)
+    return seen
+
+
+def _lang(record: dict, info: dict) -> str:
+    lang = record.get("lang") or info.get("lang", "zh")
+    return lang if lang in ("zh", "en") else text_lang(record.get("question", ""))
+
+
+def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
+    targets = gold_targets(record)
+    if not targets or not record.get("question", "").strip():
+        return []
+    if mode == "eval":
+        targets = targets[:1]
+    lang = _lang(record, info)
+    tpl = load_templates(TASK, lang)
+    question = record["question"].strip()
+    if record.get("context", "").strip():
+        question = tpl.raw["context_format"].replace("{context}", record["context"].strip()).replace("{question}", question)
+    out = []
+    for i, target in enumerate(targets[:MAX_ANSWERS_PER_QUESTION]):
+        prompt = tpl.prompt(rng)
+        meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers))}
+        out.append(
+            Instruction(
+                id=f"{record['dataset']}/{record['id']}/{TASK}/{i}",
+                dataset=record["dataset"],
+                task=TASK,
+                lang=lang,
+                template_id=prompt["id"],
+                messages=[
+                    {"role": "user", "content": prompt["text"].replace("{question}", question)},
+                    {"role": "assistant", "content": render(target, meta)},
+                ],
+                target=target,
+                document_id=record["document_id"],
+                meta=meta,
+            )
+        )
+    return out
+
+
+def render(target: str, meta: dict, phrasing: int | None = None) -> str:
+    answers = load_templates(TASK, meta["lang"]).answers
+    return answers[meta["phrasing"] if phrasing is None else phrasing].replace("{answer}", target)
+
+
+def parse(text: str, meta: dict) -> str:
+    return unwrap(text, load_templates(TASK, meta["lang"]).answers)
+
+
+def score(preds: list[str | None], golds: list[str]) -> dict:
+    """Token F1 and ROUGE-L (char-level for Chinese, word-level for English), exact match; 0-100 plus counts."""
+    return overlap_scores(preds, golds)

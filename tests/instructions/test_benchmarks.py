@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import fake_codec
+from . import fake_codec
 from taiyi.corpus.schema import make_passages, new_record
 from taiyi.files import DataError, read_jsonl
 from taiyi.instructions import benchmarks as bm

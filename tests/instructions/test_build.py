@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import fake_codec
+from . import fake_codec
 from taiyi.corpus.schema import make_passages, new_record
 from taiyi.files import DataError, read_json, read_jsonl, write_json, write_jsonl
 from taiyi.instructions.build import build
@@ -155,7 +155,7 @@ def test_unknown_dataset_in_config(corpus, tmp_path):
         build(parse_config({"datasets": ["nope"]}), corpus, tmp_path / "o", progress=False)
 
 
-def test_real_codecs_on_converted_datasets(shared_corpus, tmp_path):
+def test_real_codecs_on_converted_datasets(request, tmp_path):
     """Integration: the real codecs on ../shared/datasets converted (skips while codecs are missing)."""
     from taiyi.instructions.tasks import base
 
@@ -164,6 +164,7 @@ def test_real_codecs_on_converted_datasets(shared_corpus, tmp_path):
             base.get_codec(task)
         except ModuleNotFoundError:
             pytest.skip(f"the {task} codec (taiyi.instructions.tasks.{task}) is not written yet")
+    shared_corpus = request.getfixturevalue("shared_corpus")  # converted only once the codecs exist
     cfg = parse_config({"caps": {"default": 200}, "eval_limit": 50, "dedup": {"near": False}})
     out = tmp_path / "real"
     man = build(cfg, shared_corpus, out, progress=False, num_proc=2)

@@ -79,6 +79,9 @@ def plan_datasets(corpus_dir: str | Path, cfg: BuildConfig, benchmarks: dict[str
         if draws <= 0:
             skipped[name] = "weight 0"
             continue
+        if cfg.cap(name) == 0:
+            skipped[name] = "cap 0"
+            continue
         plans.append(DatasetPlan(name, str(corpus_dir / name), info, tasks, splits, draws, cfg.cap(name), held_out))
     return plans, skipped
 

@@ -59,6 +59,8 @@ def parse_ann(ann: Path, text: str, doc_id: str) -> dict:
                 corefs.append({"id": f"{doc_id}_coref{len(corefs) + 1}", "entity_ids": members})
             else:
                 raise DataError(f"{ann}:{no}: unknown annotation kind {fields[0]!r}")
+        except DataError:
+            raise
         except (ValueError, IndexError):
             raise DataError(f"{ann}:{no}: malformed brat line {line[:80]!r}") from None
     for no, target, ref in norms:

@@ -1,0 +1,148 @@
+"""NER codec: template counts, exact round-trip on real data, sloppy answers, strict micro-F1 (vs seqeval)."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+
+from taiyi.corpus.schema import make_passages, new_record
+from taiyi.instructions.tasks import ner
+from taiyi.instructions.tasks.base import ParseError, load_templates
+from taiyi.instructions.tasks.typed_answers import label_order, offered_names, prompt_lang
+
+import raw_samples
+
+INFO_ZH = {"name": "CMeEE", "lang": "zh", "tasks": ["ner"], "schema": "kb",
+           "label_names": {"dis": {"zh": "疾病", "en": "disease"}, "sym": {"zh": "临床表现", "en": "symptom"},
+                           "dru": {"zh": "药物", "en": "drug"}, "bod": {"zh": "身体部位", "en": "body part"}}}
+INFO_EN = {"name": "BC5CDR", "lang": "en", "tasks": ["ner", "re"], "schema": "kb",
+           "label_names": {"Chemical": {"zh": "化学物质", "en": "chemical"}, "Disease": {"zh": "疾病", "en": "disease"}}}
+
+
+def all_types_meta(record: dict, info: dict, target) -> dict:
+    lang = prompt_lang(record, info)
+    types = label_order(info, (t for t, _ in target))
+    return {"lang": lang, "phrasing": 0, "types": offered_names(info, types, lang)}
+
+
+def assert_round_trip(records, info):
+    n = 0
+    for rec in records:
+        target = ner.gold_target(rec)
+        meta = all_types_meta(rec, info, target)
+        for k in range(len(load_templates("ner", meta["lang"]).answers)):
+            text = ner.render(target, meta, k)
+            assert ner.parse(text, meta) == target, (rec["id"], k, text)
+        n += 1
+    return n
+
+
+@pytest.mark.parametrize("lang", ["zh", "en"])
+def test_at_least_20_distinct_prompts(lang):
+    tpl = load_templates("ner", lang)
+    assert len({p["text"] for p in tpl.prompts}) >= 20
+    assert len(tpl.answers) >= 3 and tpl.empty
+
+
+def _cmeee_like():
+    text = "患者有哮喘病史，近日咳嗽、咳痰，服用阿司匹林。"
+    ents = [("dis", "哮喘", 3), ("sym", "咳嗽、咳痰", 10), ("dru", "阿司匹林", 18)]
+    return new_record("kb", id="1", document_id="d1", dataset="CMeEE", split="dev", lang="zh",
+                      passages=make_passages([("sentence", text)]),
+                      entities=[{"id": str(i), "type": t, "text": [m], "offsets": [[s, s + len(m)]], "normalized": []}
+                                for i, (t, m, s) in enumerate(ents)])
+
+
+def test_examples_decompose_by_type_and_eval_is_one_prompt():
+    rec = _cmeee_like()
+    out = ner.examples(rec, random.Random(0), INFO_ZH, mode="train")
+    assert out[0].target == [["dis", "哮喘"], ["dru", "阿司匹林"], ["sym", "咳嗽、咳痰"]]
+    per_type = {tuple(t for t, _ in i.meta["types"]): i.target for i in out[1:]}
+    assert per_type[("dis",)] == [["dis", "哮喘"]] and per_type[("sym",)] == [["sym", "咳嗽、咳痰"]]
+    for ins in out:
+        assert "患者有哮喘病史" in ins.messages[0]["content"]
+        assert ner.parse(ins.messages[1]["content"], ins.meta) == ins.target
+        assert ins.template_id.startswith("ner.zh.")
+    # some per-type prompts ask for an absent type (empty answer)
+    empties = [i for seed in range(20) for i in ner.examples(rec, random.Random(seed), INFO_ZH) if not i.target]
+    assert empties and ner.parse(empties[0].messages[1]["content"], empties[0].meta) == []
+    ev = ner.examples(rec, random.Random(3), INFO_ZH, mode="eval")
+    assert len(ev) == 1 and len(ev[0].meta["types"]) == 4
+    assert ev == ner.examples(rec, random.Random(3), INFO_ZH, mode="eval")
+
+
+def test_round_trip_real_cmeee_and_bc5cdr(shared_datasets):
+    n = assert_round_trip(raw_samples.cmeee(shared_datasets / "CBLUE/CMeEE-V2/CMeEE-V2_dev.json", "CMeEE-V2"), INFO_ZH)
+    n += assert_round_trip(raw_samples.pubtator(shared_datasets / "BC5CDR/pubtator/CDR_TestSet.PubTator.txt", "BC5CDR"), INFO_EN)
+    assert n >= 5000
+
+
+def test_round_trip_every_converted_dataset(shared_corpus):
+    by_ds: dict[str, int] = {}
+    for rec, info in raw_samples.corpus_records(shared_corpus, "ner"):
+        assert_round_trip([rec], info)
+        by_ds[info["name"]] = by_ds.get(info["name"], 0) + 1
+    assert by_ds, "no dataset in the converted corpus has the ner task"
+
+
+META_ZH = {"lang": "zh", "phrasing": 0, "types": [["dis", "疾病"], ["dru", "药物"]]}
+META_EN = {"lang": "en", "phrasing": 0, "types": [["Chemical", "chemical"], ["Disease", "disease"]]}
+
+
+@pytest.mark.parametrize(
+    "text, meta, want",
+    [
+        ("疾病:哮喘;慢阻肺\n药物：阿司匹林", META_ZH, [["dis", "哮喘"], ["dis", "慢阻肺"], ["dru", "阿司匹林"]]),
+        ("答案：疾病 ： 哮喘 ， 慢阻肺 。药物：阿司匹林", META_ZH, [["dis", "哮喘"], ["dis", "慢阻肺"], ["dru", "阿司匹林"]]),
+        ("1. 哮喘（疾病）\n2. 阿司匹林(药物)\n以上是文中全部的实体。", META_ZH, [["dis", "哮喘"], ["dru", "阿司匹林"]]),
+        ("• 哮喘 (疾病)", META_ZH, [["dis", "哮喘"]]),
+        ("疾病：\n* 哮喘\n* 慢阻肺\n药物：无", META_ZH, [["dis", "哮喘"], ["dis", "慢阻肺"]]),
+        ("Answer: CHEMICAL: aspirin;  ibuprofen \nDisease : asthma\n\nLet me know if you need more.", META_EN,
+         [["Chemical", "aspirin"], ["Chemical", "ibuprofen"], ["Disease", "asthma"]]),
+        ("- aspirin (Chemical)\n- asthma (disease)", META_EN, [["Chemical", "aspirin"], ["Disease", "asthma"]]),
+        ("The text mentions the following disease entities: asthma, COPD.", META_EN, [["Disease", "COPD"], ["Disease", "asthma"]]),
+        ("chemical: 1,2-dichloroethane", META_EN, [["Chemical", "1,2-dichloroethane"]]),
+        ("No entities of the requested types were found", META_EN, []),
+        ("未发现相关实体。", META_ZH, []),
+    ],
+)
+def test_sloppy_answers(text, meta, want):
+    assert ner.parse(text, meta) == want
+
+
+@pytest.mark.parametrize("garbage", ["I am not sure what you mean.", "这段文字讲的是一个病例。", "", "   "])
+def test_garbage_raises(garbage):
+    with pytest.raises(ParseError):
+        ner.parse(garbage, META_EN)
+
+
+def test_score_hand_computed_and_matches_seqeval():
+    golds = [[["Chemical", "aspirin"], ["Disease", "asthma"]], [["Disease", "COPD"]]]
+    preds = [[["Chemical", "aspirin"], ["Disease", "cough"]], None]
+    s = ner.score(preds, golds)
+    assert (s["tp"], s["n_pred"], s["n_gold"], s["parse_failures"]) == (1, 2, 3, 1)
+    assert s["precision"] == pytest.approx(50.0) and s["recall"] == pytest.approx(100 / 3)
+    assert s["f1"] == pytest.approx(40.0)
+    assert s["per_type/Chemical/f1"] == pytest.approx(100.0) and s["per_type/Disease/f1"] == 0.0
+
+    seqeval = pytest.importorskip("seqeval.metrics")
+    tokens = [["Aspirin", "worsens", "severe", "asthma", "and", "gout"], ["COPD", "patients", "took", "ibuprofen"]]
+    y_true = [["B-Chemical", "O", "B-Disease", "I-Disease", "O", "B-Disease"], ["B-Disease", "O", "O", "B-Chemical"]]
+    y_pred = [["B-Chemical", "O", "O", "B-Disease", "O", "B-Disease"], ["B-Disease", "O", "O", "O"]]
+
+    def mentions(tok, tags):
+        out, cur = [], None
+        for w, t in zip(tok, tags):
+            if t.startswith("B-"):
+                cur = [t[2:], w]
+                out.append(cur)
+            elif t.startswith("I-") and cur:
+                cur[1] += " " + w
+            else:
+                cur = None
+        return sorted(out)
+
+    ours = ner.score([mentions(t, p) for t, p in zip(tokens, y_pred)], [mentions(t, g) for t, g in zip(tokens, y_true)])
+    assert ours["f1"] == pytest.approx(100 * seqeval.f1_score(y_true, y_pred))
+    assert ours["precision"] == pytest.approx(100 * seqeval.precision_score(y_true, y_pred))

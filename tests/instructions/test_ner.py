@@ -11,7 +11,7 @@ from taiyi.instructions.tasks import ner
 from taiyi.instructions.tasks.base import ParseError, load_templates
 from taiyi.instructions.tasks.typed_answers import label_order, offered_names, prompt_lang
 
-import raw_samples
+from . import raw_samples
 
 INFO_ZH = {"name": "CMeEE", "lang": "zh", "tasks": ["ner"], "schema": "kb",
            "label_names": {"dis": {"zh": "疾病", "en": "disease"}, "sym": {"zh": "临床表现", "en": "symptom"},

@@ -7,7 +7,7 @@ import pytest
 from taiyi.evaluate import report, runner
 from taiyi.files import read_json
 
-from eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
+from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
 
 
 def test_report_files(tmp_path, monkeypatch):

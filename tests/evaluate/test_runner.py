@@ -9,7 +9,7 @@ import pytest
 from taiyi.evaluate import runner
 from taiyi.files import DataError
 
-from eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
+from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
 
 
 @pytest.fixture()

@@ -83,6 +83,15 @@ def _normalised_index(text: str) -> tuple[str, list[int]]:
     return "".join(out), pos
 
 
+def _find_all(text: str, sub: str) -> list[tuple[int, int]]:
+    """Every (possibly overlapping) occurrence of ``sub`` in ``text`` as (start, end)."""
+    out, i = [], text.find(sub)
+    while i != -1:
+        out.append((i, i + len(sub)))
+        i = text.find(sub, i + 1)
+    return out
+
+
 class Grounder:
     """Locates mention strings in one document text: exact occurrences first, then case/width/space-insensitive."""
 
@@ -95,7 +104,7 @@ class Grounder:
         mention = mention.strip()
         if not mention:
             return []
-        found = [(m.start(), m.start() + len(mention)) for m in re.finditer(re.escape(mention), self.text)]
+        found = _find_all(self.text, mention)
         if found:
             return found
         if self._norm is None:
@@ -105,7 +114,7 @@ class Grounder:
         key = key.strip()
         if not key:
             return []
-        return [(pos[m.start()], pos[m.start() + len(key) - 1] + 1) for m in re.finditer(re.escape(key), norm)]
+        return [(pos[s], pos[e - 1] + 1) for s, e in _find_all(norm, key)]
 
     def canonical(self, mention: str) -> str | None:
         """The located surface form (normalised) of ``mention``, or None when it is not in the text."""
@@ -147,19 +156,30 @@ def ground_relations(items: Iterable[Sequence] | None, text: str) -> set[tuple] 
     return out
 
 
+def grounded_sets(preds: Sequence[Iterable | None], golds: Sequence[Iterable], texts: Sequence[str],
+                  kind: str = "ner") -> tuple[list, list]:
+    """Predicted and gold per-document sets with every mention (NER) or argument (RE) located in the text."""
+    ground = {"ner": ground_entities, "re": ground_relations}[kind]
+    return [ground(p, t) for p, t in zip(preds, texts)], [ground(g, t) for g, t in zip(golds, texts)]
+
+
+def _ungrounded(x: tuple, kind: str) -> bool:
+    return x[1] == "?" if kind == "ner" else any(str(a).startswith("?") for a in x[1:])
+
+
+def grounded_score(gp: Sequence[set | None], gg: Sequence[set], kind: str = "ner") -> dict:
+    """Micro P/R/F1 of already grounded sets, plus ``ungrounded``: predicted elements not found in the text."""
+    out = set_f1(gp, gg)
+    out["ungrounded"] = sum(1 for s in gp if s for x in s if _ungrounded(x, kind))
+    return out
+
+
 def grounded_f1(preds: Sequence[Iterable | None], golds: Sequence[Iterable], texts: Sequence[str], kind: str = "ner") -> dict:
     """Span-grounded micro F1: mentions (NER) or arguments (RE) located in each document's text before matching.
 
     Counts ``ungrounded``: predicted elements whose mention could not be found in the text (hallucinations).
     """
-    ground = {"ner": ground_entities, "re": ground_relations}[kind]
-    gp = [ground(p, t) for p, t in zip(preds, texts)]
-    gg = [ground(g, t) for g, t in zip(golds, texts)]
-    out = set_f1(gp, gg)
-    out["ungrounded"] = sum(
-        1 for s in gp if s for x in s if (kind == "ner" and x[1] == "?") or (kind == "re" and any(str(a).startswith("?") for a in x[1:]))
-    )
-    return out
+    return grounded_score(*grounded_sets(preds, golds, texts, kind), kind=kind)
 
 
 # --- labels and choices ---------------------------------------------------------------------------------

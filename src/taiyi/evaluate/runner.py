@@ -61,28 +61,37 @@ def read_eval_file(path: Path, limit: int | None = None) -> list[Instruction]:
     return items
 
 
-def read_benchmark_data(bench: Benchmark, data_root: Path, limit: int | None = None, seed: int = 0) -> list[Instruction]:
-    """Items built from the raw dataset files under ``data_root`` through the catalog and the codec."""
-    from taiyi.instructions.benchmarks import eval_items
-    from taiyi.sources.catalog import get_entry
-    from taiyi.sources.convert import read_dataset
+def read_benchmark_data(bench: Benchmark, data_root: Path, limit: int | None = None, seed: int = 0,
+                        datasets: dict | None = None) -> list[Instruction]:
+    """Items built from the raw dataset files under ``data_root`` through the catalog and the codec.
 
-    entry = None
+    ``datasets`` memoises read datasets within one run (BC5CDR serves three benchmarks).
+    """
+    from taiyi.instructions.benchmarks import eval_items
+    from taiyi.sources import convert
+    from taiyi.sources.catalog import get_entry
+
+    entries = []
     for name in bench.dataset_names:
         try:
-            entry = get_entry(name)
-            break
+            entries.append(get_entry(name))
         except KeyError:
             continue
+    # the first catalog name whose reader is supported (else the first known, whose error is then reported)
+    entry = next((e for e in entries if e.data.get("status", "supported") == "supported"), entries[0] if entries else None)
     if entry is None:
         raise BenchmarkUnavailable(f"none of {list(bench.dataset_names)} is in the dataset catalog")
     folder = Path(data_root) / entry.path
     if not folder.is_dir():
         raise BenchmarkUnavailable(f"{folder} does not exist (dataset {entry.name} not under --data-root)")
-    try:
-        splits = read_dataset(entry.name, data_root)
-    except FileNotFoundError as exc:
-        raise BenchmarkUnavailable(f"dataset {entry.name}: {exc}") from None
+    key = (entry.name, str(data_root))
+    datasets = {} if datasets is None else datasets
+    if key not in datasets:
+        try:
+            datasets[key] = convert.read_dataset(entry.name, data_root)
+        except (FileNotFoundError, getattr(convert, "NotSupportedError", FileNotFoundError)) as exc:
+            raise BenchmarkUnavailable(f"dataset {entry.name}: {exc}") from None
+    splits = datasets[key]
     if not splits.get(bench.split):
         raise BenchmarkUnavailable(f"dataset {entry.name} under {folder} has no {bench.split!r} split")
     info = dict(getattr(entry, "data", entry))
@@ -90,14 +99,14 @@ def read_benchmark_data(bench: Benchmark, data_root: Path, limit: int | None = N
 
 
 def load_items(bench: Benchmark, *, data_root: Path | None = None, eval_dir: Path | None = None,
-               limit: int | None = None, seed: int = 0) -> list[Instruction]:
+               limit: int | None = None, seed: int = 0, datasets: dict | None = None) -> list[Instruction]:
     """A benchmark's items: the prebuilt eval file when ``eval_dir`` has it, else the raw data under ``data_root``."""
     if eval_dir is not None and (Path(eval_dir) / f"{bench.name}.jsonl").is_file():
         return read_eval_file(Path(eval_dir) / f"{bench.name}.jsonl", limit)
     if data_root is None:
         where = f"{eval_dir}/{bench.name}.jsonl does not exist and " if eval_dir else ""
         raise BenchmarkUnavailable(f"{where}no --data-root was given")
-    return read_benchmark_data(bench, Path(data_root), limit, seed)
+    return read_benchmark_data(bench, Path(data_root), limit, seed, datasets)
 
 
 def prompt_of(item: Instruction) -> list[dict]:
@@ -270,36 +279,53 @@ def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None]) 
     return out
 
 
-def _doc_sets(parsed: Sequence[Parsed]) -> tuple[list, list, list, list[str]]:
-    """Per-document unions (several items of one document pool into the document's set).
+@dataclass
+class DocRow:
+    """One document's pooled prediction and gold sets (strict and grounded), and the answers behind them."""
+
+    doc: str
+    parsed: list[Parsed]
+    pred: set
+    gold: set
+    gpred: set | None = None
+    ggold: set | None = None
+
+
+def doc_rows(bench: Benchmark, parsed: Sequence[Parsed]) -> list[DocRow]:
+    """Per-document unions (several items of one document pool into the document's set), grounded once.
 
     An unreadable answer adds one element that matches nothing, so it is scored wrong even on a document
     whose gold set is empty.
     """
-    preds: dict[str, set] = defaultdict(set)
-    golds: dict[str, set] = defaultdict(set)
-    texts: dict[str, str] = {}
+    rows: dict[str, DocRow] = {}
     for p in parsed:
-        d = p.item.document_id
-        golds[d].update(tuple(x) for x in p.item.target or ())
-        texts.setdefault(d, source_text(p.item))
+        row = rows.setdefault(p.item.document_id, DocRow(p.item.document_id, [], set(), set()))
+        row.parsed.append(p)
+        row.gold.update(tuple(x) for x in p.item.target or ())
         if p.pred is None:
-            preds[d].add((metrics.UNPARSEABLE, p.item.id, ""))
+            row.pred.add((metrics.UNPARSEABLE, p.item.id, ""))
         else:
-            preds[d].update(tuple(x) for x in p.pred)
-    docs = list(golds)
-    return [preds[d] for d in docs], [golds[d] for d in docs], [texts[d] for d in docs], docs
+            row.pred.update(tuple(x) for x in p.pred)
+    kind = "ner" if bench.scoring == "entity_sets" else "re"
+    out = list(rows.values())
+    gp, gg = metrics.grounded_sets([r.pred for r in out], [r.gold for r in out],
+                                   [source_text(r.parsed[0].item) for r in out], kind)
+    for r, a, b in zip(out, gp, gg):
+        r.gpred, r.ggold = a, b
+    return out
 
 
-def score_parsed(bench: Benchmark, parsed: Sequence[Parsed]) -> dict[str, Any]:
-    """The benchmark's main score plus details (P/R/F1, per type, grounded F1) for a list of parsed answers."""
-    if bench.scoring in ("entity_sets", "relation_sets"):
-        preds, golds, texts, _ = _doc_sets(parsed)
-        strict = metrics.set_f1(preds, golds)
-        grounded = metrics.grounded_f1(preds, golds, texts, kind="ner" if bench.scoring == "entity_sets" else "re")
-        per_type = strict.pop("per_type")
-        grounded.pop("per_type")
-        return {"score": strict["f1"], "strict": strict, "grounded": grounded, "per_type": per_type}
+def score_rows(bench: Benchmark, rows: Sequence[DocRow]) -> dict[str, Any]:
+    strict = metrics.set_f1([r.pred for r in rows], [r.gold for r in rows])
+    grounded = metrics.grounded_score([r.gpred for r in rows], [r.ggold for r in rows],
+                                      "ner" if bench.scoring == "entity_sets" else "re")
+    per_type = strict.pop("per_type")
+    grounded.pop("per_type")
+    return {"score": strict["f1"], "strict": strict, "grounded": grounded, "per_type": per_type}
+
+
+def score_items(bench: Benchmark, parsed: Sequence[Parsed]) -> dict[str, Any]:
+    """Label-set F1 or multiple-choice accuracy over items."""
     if bench.scoring == "label_sets":
         res = metrics.label_f1([p.pred for p in parsed], [p.item.target for p in parsed])
         per_type = res.pop("per_type")
@@ -309,32 +335,48 @@ def score_parsed(bench: Benchmark, parsed: Sequence[Parsed]) -> dict[str, Any]:
     return {"score": res["accuracy"], "strict": res}
 
 
-def item_score(bench: Benchmark, p: Parsed) -> float:
-    """One item's own score (for finding the worst examples)."""
-    return score_parsed(bench, [p])["score"]
+def score_parsed(bench: Benchmark, parsed: Sequence[Parsed]) -> dict[str, Any]:
+    """The benchmark's main score plus details (P/R/F1, per type, grounded F1) for a list of parsed answers."""
+    if bench.scoring in ("entity_sets", "relation_sets"):
+        return score_rows(bench, doc_rows(bench, parsed))
+    return score_items(bench, parsed)
 
 
 def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dict[str, str | None],
                     n_worst: int = 3) -> tuple[dict[str, Any], list[Parsed]]:
+    """Score, parse failures, per-template breakdown and the worst answers of one benchmark."""
     parsed = parse_answers(items, answers)
-    res = score_parsed(bench, parsed)
-    by_template: dict[str, list[Parsed]] = defaultdict(list)
-    for p in parsed:
-        by_template[p.item.template_id].append(p)
+    by_doc = bench.scoring in ("entity_sets", "relation_sets")
+    units: list = doc_rows(bench, parsed) if by_doc else list(parsed)  # documents, or items
+
+    def unit_score(us: Sequence) -> float:
+        return (score_rows(bench, us) if by_doc else score_items(bench, us))["score"]
+
+    def first(u) -> Parsed:
+        return u.parsed[0] if by_doc else u
+
+    res = score_rows(bench, units) if by_doc else score_items(bench, units)
+    by_template: dict[str, list] = defaultdict(list)
+    for u in units:
+        by_template[first(u).item.template_id].append(u)
+    ranked = sorted(((unit_score([u]), i, u) for i, u in enumerate(units)), key=lambda t: (t[0], t[1]))
+    worst = []
+    for sc, _, u in ranked[:n_worst]:
+        if sc >= 100.0:
+            break
+        ps = u.parsed if isinstance(u, DocRow) else [u]
+        worst.append({"id": ps[0].item.id, "template_id": ps[0].item.template_id, "score": sc,
+                      "prompt": prompt_of(ps[0].item)[-1]["content"],
+                      "answer": "\n---\n".join(p.answer or "" for p in ps),
+                      "gold": ps[0].item.target if len(ps) == 1 else sorted(u.gold),
+                      "parse_error": next((p.error for p in ps if p.error), None)})
     failures = [p for p in parsed if p.pred is None]
-    scored = sorted(((item_score(bench, p), i, p) for i, p in enumerate(parsed)), key=lambda t: (t[0], t[1]))
-    worst = [
-        {"id": p.item.id, "template_id": p.item.template_id, "score": s,
-         "prompt": prompt_of(p.item)[-1]["content"], "answer": p.answer, "gold": p.item.target,
-         "parse_error": p.error}
-        for s, _, p in scored[:n_worst] if s < 100.0
-    ]
     res.update(
         task=bench.task, dataset=bench.dataset, split=bench.split, metric=bench.metric, lang=bench.lang,
         n_items=len(parsed), n_documents=len({p.item.document_id for p in parsed}),
         parse_failures=len(failures), parse_failure_examples=[
             {"id": p.item.id, "answer": (p.answer or "")[:300], "error": p.error} for p in failures[:3]],
-        per_template={t: {"score": score_parsed(bench, ps)["score"], "n": len(ps)} for t, ps in sorted(by_template.items())},
+        per_template={t: {"score": unit_score(us), "n": len(us)} for t, us in sorted(by_template.items())},
         worst=worst,
     )
     return res, parsed
@@ -392,11 +434,13 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     oracle_rows: list[dict] = []
+    datasets: dict = {}
     owns_engine = False
     try:
         for bench in benches:
             try:
-                items = load_items(bench, data_root=cfg.data_root, eval_dir=cfg.eval_dir, limit=cfg.limit, seed=cfg.seed)
+                items = load_items(bench, data_root=cfg.data_root, eval_dir=cfg.eval_dir, limit=cfg.limit, seed=cfg.seed,
+                                   datasets=datasets)
             except BenchmarkUnavailable as exc:
                 skipped[bench.name] = str(exc)
                 echo(f"skip {bench.name}: {exc}")

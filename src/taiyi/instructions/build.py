@@ -31,7 +31,7 @@ from taiyi.instructions import benchmarks as bm
 from taiyi.instructions.config import BuildConfig, load_config
 from taiyi.instructions.decontaminate import ContaminationIndex, record_text
 from taiyi.instructions.dedup import Deduplicator, minhash
-from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_general_chat
+from taiyi.instructions.mix import DatasetPlan, codec_available, draw_count, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks import base as tasks_base
@@ -152,6 +152,10 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
             path = d / f"{b.split}.jsonl"
             inputs += [path, d / "meta.json"]
             info = orjson.loads((d / "meta.json").read_bytes()) if (d / "meta.json").is_file() else {"name": d.name}
+            if not codec_available(b.task):
+                stats.skipped[f"eval:{b.name}"] = f"codec module {b.task!r} not available in this install"
+                index.add_all(read_jsonl(path))  # still never trained on
+                continue
             if b.task not in info.get("tasks", [b.task]):
                 stats.skipped[f"eval:{b.name}"] = f"{d.name}/meta.json does not list task {b.task!r}"
                 continue

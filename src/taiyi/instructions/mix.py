@@ -17,6 +17,7 @@ from typing import Iterator
 from taiyi.files import DataError, read_json, read_jsonl
 from taiyi.instructions.benchmarks import Benchmark, zero_shot_datasets
 from taiyi.instructions.config import BuildConfig, ChatSource
+from taiyi.instructions.tasks import base as tasks_base
 from taiyi.instructions.tasks.base import TASKS, Instruction
 
 _CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
@@ -67,6 +68,10 @@ def plan_datasets(corpus_dir: str | Path, cfg: BuildConfig, benchmarks: dict[str
         tasks = [t for t in info.get("tasks", []) if t in TASKS and t in stage_tasks]
         if cfg.tasks is not None:
             tasks = [t for t in tasks if t in cfg.tasks]
+        missing = [t for t in tasks if not codec_available(t)]
+        if missing:
+            skipped[f"{name}:{','.join(missing)}"] = f"codec module(s) {missing} not available in this install"
+            tasks = [t for t in tasks if t not in missing]
         splits = [s for s in cfg.splits if s not in held.get(name, set()) and (corpus_dir / name / f"{s}.jsonl").is_file()]
         held_out = sorted(held.get(name, set()) & set(cfg.splits))
         if not tasks:
@@ -84,6 +89,17 @@ def plan_datasets(corpus_dir: str | Path, cfg: BuildConfig, benchmarks: dict[str
             continue
         plans.append(DatasetPlan(name, str(corpus_dir / name), info, tasks, splits, draws, cfg.cap(name), held_out))
     return plans, skipped
+
+
+def codec_available(task: str) -> bool:
+    """True when ``taiyi.instructions.tasks.<task>`` can be imported (the builder skips tasks without one)."""
+    try:
+        tasks_base.get_codec(task)
+    except ModuleNotFoundError as exc:
+        if exc.name != f"taiyi.instructions.tasks.{task}":
+            raise
+        return False
+    return True
 
 
 def draw_count(rng: random.Random, draws: float) -> int:

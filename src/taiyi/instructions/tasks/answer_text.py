@@ -95,3 +95,20 @@ def unwrap(text: str | None, phrasings: Sequence[str], labels: Sequence[str] = (
     if not out:
         raise ParseError(f"only a label, no answer: {stripped[:60]!r}")
     return out
+
+
+def canonical(text: str, phrasings: Sequence[str], labels: Sequence[str] = ()) -> str | None:
+    """A gold answer as the codec trains on it: stripped, with answer labels the raw data carries removed
+    ("医生:确诊后…" -> "确诊后…"), so that ``unwrap(render(t)) == t`` holds. None when nothing is left."""
+    out = str(text or "").strip()
+    for _ in range(3):
+        if not out:
+            return None
+        try:
+            nxt = unwrap(out, phrasings, labels)
+        except ParseError:
+            return None
+        if nxt == out:
+            return out
+        out = nxt
+    return out or None

@@ -10,16 +10,32 @@ Target: the text of the last assistant turn.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
 from taiyi.instructions.tasks.text_overlap import overlap_scores
 
 TASK = "dialogue"
 
 
-def _turns(record: dict) -> list[dict]:
-    """Turns up to and including the last assistant turn (trailing user turns have no reply to learn)."""
-    turns = [t for t in record.get("turns") or [] if str(t.get("content", "")).strip()]
+SPEAKER_LABELS = ("医生", "大夫", "doctor", "assistant", "助手")
+
+
+def assistant_text(content: str, lang: str) -> str | None:
+    """An assistant turn as trained and scored: stripped, speaker labels of the raw data removed ("医生:…")."""
+    return canonical(content, load_templates(TASK, lang).answers, SPEAKER_LABELS)
+
+
+def _turns(record: dict, lang: str | None = None) -> list[dict]:
+    """Turns up to and including the last assistant turn (trailing user turns have no reply to learn);
+    assistant contents in ``assistant_text`` form."""
+    lang = lang or _lang(record, {}, record.get("turns") or [])
+    turns = []
+    for t in record.get("turns") or []:
+        content = str(t.get("content", "")).strip()
+        if t.get("role") == "assistant":
+            content = assistant_text(content, lang) or ""
+        if content:
+            turns.append({"role": t.get("role"), "content": content})
     last = max((i for i, t in enumerate(turns) if t.get("role") == "assistant"), default=-1)
     return turns[: last + 1]
 
@@ -34,14 +50,14 @@ def gold_target(record: dict) -> str | None:
 
 def _lang(record: dict, info: dict, turns: list[dict]) -> str:
     lang = record.get("lang") or info.get("lang", "zh")
-    return lang if lang in ("zh", "en") else text_lang(" ".join(t["content"] for t in turns[:2]))
+    return lang if lang in ("zh", "en") else text_lang(" ".join(str(t.get("content", "")) for t in turns[:2]))
 
 
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
-    turns = _turns(record)
+    lang = _lang(record, info, record.get("turns") or [])
+    turns = _turns(record, lang)
     if not turns or not any(t["role"] == "user" for t in turns):
         return []
-    lang = _lang(record, info, turns)
     tpl = load_templates(TASK, lang)
     prompt = tpl.prompt(rng)
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "n_turns": len(turns)}
@@ -74,7 +90,7 @@ def render(target: str, meta: dict, phrasing: int | None = None) -> str:
 
 
 def parse(text: str, meta: dict) -> str:
-    return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=("医生", "doctor", "assistant", "助手"))
+    return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=SPEAKER_LABELS)
 
 
 def score(preds: list[str | None], golds: list[str]) -> dict:

@@ -8,7 +8,7 @@ Target: the answer text.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
 from taiyi.instructions.tasks.text_overlap import overlap_scores
 
@@ -18,12 +18,13 @@ MAX_ANSWERS_PER_QUESTION = 3  # train mode: one instruction per distinct referen
 
 
 def gold_targets(record: dict) -> list[str]:
-    """Distinct non-empty reference answers of a free/factoid qa record, in record order."""
+    """Distinct non-empty reference answers of a free/factoid qa record, in record order (``canonical`` form)."""
     if record.get("schema") != "qa" or record.get("type") not in QA_TYPES:
         return []
     seen: list[str] = []
+    phrasings = load_templates(TASK, _lang(record, {})).answers
     for a in record.get("answer") or []:
-        a = str(a).strip()
+        a = canonical(str(a), phrasings)
         if a and a not in seen:
             seen.append(a)
     return seen

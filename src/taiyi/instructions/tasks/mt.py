@@ -9,7 +9,7 @@ Target: the translation. The prompt is in the source text's language.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
 
 TASK = "mt"
@@ -41,7 +41,13 @@ def gold_pairs(record: dict, mode: str = "train") -> list[tuple[str, str, str, s
     pairs = [(t1, langs[0], t2, langs[1])]
     if mode == "train":
         pairs.append((t2, langs[1], t1, langs[0]))
-    return pairs
+    # targets in canonical form (prompt language = source language, whose phrasings wrap the answer)
+    out = []
+    for src_text, src, tgt_text, tgt in pairs:
+        tgt_text = canonical(tgt_text, load_templates(TASK, src).answers, MT_LABELS)
+        if tgt_text:
+            out.append((src_text, src, tgt_text, tgt))
+    return out
 
 
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
@@ -73,9 +79,11 @@ def render(target: str, meta: dict, phrasing: int | None = None) -> str:
     return answers[meta["phrasing"] if phrasing is None else phrasing].replace("{answer}", target)
 
 
+MT_LABELS = ("译文", "翻译", "翻译结果", "translation", "english translation", "chinese translation", "英文译文", "中文译文")
+
+
 def parse(text: str, meta: dict) -> str:
-    labels = ("译文", "翻译", "翻译结果", "translation", "english", "chinese", "英文", "中文")
-    return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=labels)
+    return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=MT_LABELS)
 
 
 def _bleu_chrf(preds: list[str], golds: list[str], zh: bool) -> tuple[float, float]:

@@ -9,7 +9,7 @@ Target: the title (or summary) text.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
 from taiyi.instructions.tasks.text_overlap import overlap_scores
 
@@ -48,6 +48,9 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     kind, text, target = found
     lang = _lang(record, info, text)
     tpl = load_templates(TASK, lang)
+    target = canonical_target(target, kind, lang)
+    if not target:
+        return []
     prompts = [p for p in tpl.prompts if p.get("kind", "title") == kind]
     prompt = prompts[rng.randrange(len(prompts))]
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers[kind])), "kind": kind}
@@ -74,18 +77,32 @@ def render(target: str, meta: dict, phrasing: int | None = None) -> str:
     return answers[meta["phrasing"] if phrasing is None else phrasing].replace("{answer}", target)
 
 
+TITLE_LABELS = ("标题", "题目", "title", "suggested title", "摘要", "总结", "summary")
+
+
+def canonical_target(target: str, kind: str, lang: str) -> str | None:
+    """The gold title/summary as trained and scored (labels the raw text carries removed; a title is one line)."""
+    out = canonical(target, load_templates(TASK, lang).answers[kind], TITLE_LABELS)
+    if out and kind == "title":
+        out = _unquote(" ".join(out.split()))
+    return out or None
+
+
 _QUOTES = (("《", "》"), ("“", "”"), ('"', '"'), ("「", "」"))
+
+
+def _unquote(text: str) -> str:
+    for a, b in _QUOTES:
+        if len(text) > 2 and text.startswith(a) and text.endswith(b) and a not in text[1:-1] and b not in text[1:-1]:
+            return text[1:-1].strip()
+    return text
 
 
 def parse(text: str, meta: dict) -> str:
     kind = meta.get("kind", "title")
-    labels = ("标题", "题目", "title", "suggested title", "摘要", "总结", "summary")
-    out = unwrap(text, load_templates(TASK, meta["lang"]).answers[kind], labels=labels)
+    out = unwrap(text, load_templates(TASK, meta["lang"]).answers[kind], labels=TITLE_LABELS)
     if kind == "title":
-        out = next(ln.strip() for ln in out.splitlines() if ln.strip())  # a title is one line; drop what follows
-        for a, b in _QUOTES:
-            if len(out) > 2 and out.startswith(a) and out.endswith(b) and a not in out[1:-1] and b not in out[1:-1]:
-                out = out[1:-1].strip()
+        out = _unquote(next(ln.strip() for ln in out.splitlines() if ln.strip()))  # one line; drop what follows
         if not out:
             raise ParseError(f"empty title in {text[:60]!r}")
     return out

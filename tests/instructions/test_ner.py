@@ -9,7 +9,7 @@ import pytest
 from taiyi.corpus.schema import make_passages, new_record
 from taiyi.instructions.tasks import ner
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from taiyi.instructions.tasks.typed_answers import label_order, offered_names, prompt_lang
+from taiyi.instructions.tasks.typed_answers import kb_label_kinds, offered_names, prompt_lang
 
 from . import raw_samples
 
@@ -22,7 +22,7 @@ INFO_EN = {"name": "BC5CDR", "lang": "en", "tasks": ["ner", "re"], "schema": "kb
 
 def all_types_meta(record: dict, info: dict, target) -> dict:
     lang = prompt_lang(record, info)
-    types = label_order(info, (t for t, _ in target))
+    types = kb_label_kinds(info, record)[0]
     return {"lang": lang, "phrasing": 0, "types": offered_names(info, types, lang)}
 
 

@@ -21,7 +21,7 @@ from taiyi.instructions.tasks.typed_answers import (
     TypedRecords,
     fill,
     is_empty_answer,
-    label_order,
+    kb_label_kinds,
     offered_names,
     phrasings,
     prompt_lang,
@@ -59,7 +59,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     lang = prompt_lang(record, info)
     tpl = load_templates(TASK, lang)
     target = gold_target(record)
-    all_types = label_order(info, (t for t, _ in target))
+    all_types = kb_label_kinds(info, record)[0]
     if not all_types:
         return []
     asks: list[list[str]] = [all_types]

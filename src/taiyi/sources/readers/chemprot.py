@@ -61,7 +61,7 @@ def read_chemprot(root: Path, *, files: dict[str, dict[str, str]], relations: st
             recs[pmid]["entities"].append({"id": tid, "type": etype, "text": [mention], "offsets": [[s, e]],
                                            "normalized": []})
             ids[pmid].add(tid)
-        rel_path = root / paths[relations]
+        rel_path = root / paths["gold_standard" if relations == "gold_standard" else "relations"]
         for no, f in _rows(rel_path, 4):
             pmid, group = f[0], f[1]
             args = f[-2:]

@@ -114,3 +114,17 @@ def test_missing_data_is_skipped_with_reason(tmp_path, fake_codecs):
                             progress=False)
     scores = runner.run_eval(cfg, engine=FakeEngine({}))
     assert scores["benchmarks"] == {} and "no --data-root" in scores["skipped"]["HoC"]
+
+
+def test_a_prompt_the_engine_rejects_is_a_counted_failure_not_a_crash(tmp_path, fake_codecs):
+    class Picky(FakeEngine):
+        def generate(self, conversations, params=None):
+            if any("Metformin" in c[-1]["content"] for c in conversations):
+                raise ValueError("the prompt has 9999 tokens; the model's context is 2048")
+            return super().generate(conversations, params)
+
+    scores = runner.run_eval(_cfg(tmp_path), engine=Picky(ANSWERS))
+    ner = scores["benchmarks"]["BC5CDR-Chem"]
+    assert ner["parse_failures"] == 2  # the unreadable answer + the rejected prompt
+    assert any("context is 2048" in e["error"] for e in ner["parse_failure_examples"])
+    assert scores["benchmarks"]["PubMedQA"]["score"] == 100.0

@@ -203,6 +203,23 @@ def _progress(total: int, desc: str, enabled: bool):
     return tqdm(total=total, desc=desc, unit="item", disable=not enabled, leave=False)
 
 
+def _generate_batch(engine, batch: Sequence[Instruction], params) -> tuple[list[str | None], list[str | None]]:
+    """Answers of one batch; when the batch fails (e.g. one prompt exceeds the model's context), item by item,
+    and an item that still fails gets no answer (scored as a failure, the reason kept) instead of ending the run."""
+    try:
+        return list(engine.generate([prompt_of(it) for it in batch], params)), [None] * len(batch)
+    except ValueError as exc:
+        if len(batch) == 1:
+            log.warning("item %s: generation failed: %s", batch[0].id, exc)
+            return [None], [f"generation failed: {exc}"]
+    texts, errors = [], []
+    for it in batch:
+        t, e = _generate_batch(engine, [it], params)
+        texts += t
+        errors += e
+    return texts, errors
+
+
 def generate_answers(engine, bench: Benchmark, items: Sequence[Instruction], cache: PredictionCache, *,
                      batch_size: int = 16, max_new_tokens: int | None = None, progress: bool = True) -> int:
     """Greedy answers for the items not yet cached, in batches of similar prompt length; returns how many ran."""
@@ -214,9 +231,10 @@ def generate_answers(engine, bench: Benchmark, items: Sequence[Instruction], cac
     with _progress(len(todo), bench.name, progress) as bar:
         for i in range(0, len(todo), batch_size):
             batch = todo[i : i + batch_size]
-            texts = engine.generate([prompt_of(it) for it in batch], params)
+            texts, errors = _generate_batch(engine, batch, params)
             cache.add({"benchmark": bench.name, "id": it.id, "prompt_sha": prompt_key(it), "mode": "generate",
-                       "answer": text} for it, text in zip(batch, texts))
+                       "answer": text, **({"error": err} if err else {})}
+                      for it, text, err in zip(batch, texts, errors))
             bar.update(len(batch))
     return len(todo)
 
@@ -262,13 +280,14 @@ class Parsed:
     error: str | None = None
 
 
-def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None]) -> list[Parsed]:
+def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None],
+                  errors: dict[str, str] | None = None) -> list[Parsed]:
     """Codec-parse each answer; unreadable (or missing) answers become ``pred=None`` with the reason kept."""
     out = []
     for it in items:
         text = answers.get(it.id)
         if text is None:
-            out.append(Parsed(it, None, None, "no answer"))
+            out.append(Parsed(it, None, None, errors.get(it.id, "no answer") if errors else "no answer"))
             continue
         try:
             out.append(Parsed(it, text, get_codec(it.task).parse(text, it.meta)))
@@ -343,9 +362,9 @@ def score_parsed(bench: Benchmark, parsed: Sequence[Parsed]) -> dict[str, Any]:
 
 
 def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dict[str, str | None],
-                    n_worst: int = 3) -> tuple[dict[str, Any], list[Parsed]]:
+                    n_worst: int = 3, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], list[Parsed]]:
     """Score, parse failures, per-template breakdown and the worst answers of one benchmark."""
-    parsed = parse_answers(items, answers)
+    parsed = parse_answers(items, answers, errors)
     by_doc = bench.scoring in ("entity_sets", "relation_sets")
     units: list = doc_rows(bench, parsed) if by_doc else list(parsed)  # documents, or items
 
@@ -464,8 +483,10 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
                 else:
                     ran = generate_answers(engine, bench, items, cache, batch_size=cfg.batch_size,
                                            max_new_tokens=cfg.max_new_tokens, progress=cfg.progress)
-                answers = {it.id: (cache.get(bench.name, it) or {}).get("answer") for it in items}
-            res, _ = score_benchmark(bench, items, answers)
+                rows = {it.id: cache.get(bench.name, it) or {} for it in items}
+                answers = {i: r.get("answer") for i, r in rows.items()}
+                errors = {i: r["error"] for i, r in rows.items() if r.get("error")}
+            res, _ = score_benchmark(bench, items, answers, errors=errors if not cfg.oracle else None)
             res["generated"] = ran
             res["cached"] = len(items) - ran if not cfg.oracle else 0
             if bench.paper is not None:

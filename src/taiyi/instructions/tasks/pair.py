@@ -1,0 +1,72 @@
+"""Text-pair codec (similarity / entailment / relevance: CHIP-STS, KUAKE-QQR, KUAKE-QTR): pick one label in words.
+
+Why: the pair benchmarks are single-label decisions over two texts; the prompt offers the labels in words
+(from the catalog's ``label_names``) and the answer names one of them.
+
+Target: the raw label string. ``meta``: ``lang``, ``phrasing``, ``options`` ([[raw, display], ...] offered).
+"""
+
+from __future__ import annotations
+
+from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
+from taiyi.instructions.tasks.option_scan import scan
+from taiyi.instructions.tasks.typed_answers import fill, label_order, offered_names, prompt_lang
+
+TASK = "pair"
+
+
+def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
+    if record.get("schema") != "pairs" or not str(record.get("label", "")).strip():
+        return []
+    lang = prompt_lang(record, info)
+    tpl = load_templates(TASK, lang)
+    target = str(record["label"])
+    options = offered_names(info, label_order(info, [target]), lang)
+    prompt = tpl.prompt(rng)
+    meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "options": options}
+    sep = "、" if lang == "zh" else "; "
+    user = fill(prompt["text"], text_1=record["text_1"].strip(), text_2=record["text_2"].strip(),
+                options=sep.join(d for _, d in options))
+    return [
+        Instruction(
+            id=f"{record['dataset']}/{record['id']}/{TASK}/0",
+            dataset=record["dataset"],
+            task=TASK,
+            lang=lang,
+            template_id=prompt["id"],
+            messages=[{"role": "user", "content": user}, {"role": "assistant", "content": render(target, meta)}],
+            target=target,
+            document_id=record["document_id"],
+            meta=meta,
+        )
+    ]
+
+
+def render(target: str, meta: dict, phrasing: int | None = None) -> str:
+    tpl = load_templates(TASK, meta["lang"])
+    k = meta["phrasing"] if phrasing is None else phrasing
+    disp = dict((r, d) for r, d in meta["options"])
+    return tpl.answers[k % len(tpl.answers)].replace("{label}", disp.get(target, target))
+
+
+def parse(text: str | None, meta: dict) -> str:
+    if text is None or not str(text).strip():
+        raise ParseError("empty answer")
+    hits = scan(str(text), meta["options"])
+    if not hits:
+        raise ParseError(f"no offered label named in answer: {str(text)[:80]!r}")
+    return hits[0][1]  # the first label named (a trailing sentence may mention others)
+
+
+def score(preds: list, golds: list) -> dict[str, float]:
+    """Accuracy and micro-F1 (0-100) with counts; ``None`` predictions are parse failures (wrong)."""
+    n = len(golds)
+    if len(preds) != n:
+        raise ValueError(f"{len(preds)} predictions for {n} gold pairs")
+    correct = sum(p is not None and p == g for p, g in zip(preds, golds))
+    answered = sum(p is not None for p in preds)
+    prec = 100.0 * correct / answered if answered else 0.0
+    rec = 100.0 * correct / n if n else 0.0
+    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
+    return {"accuracy": rec, "precision": prec, "recall": rec, "f1": f1, "correct": correct, "n": n,
+            "parse_failures": n - answered}

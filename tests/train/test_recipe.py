@@ -106,3 +106,15 @@ def test_stage2_needs_stage1(tiny_recipe, tiny_model_dir, instruction_files, tmp
     rec = recipe_from_dict(tiny_recipe(tiny_model_dir, instruction_files, tmp_path))
     with pytest.raises(DataError, match="train stage1 first"):
         run_training(rec, stages=("stage2",), progress=False)
+
+
+@pytest.mark.parametrize("name", ["multi_gpu", "deepspeed_zero2", "deepspeed_zero3", "fsdp"])
+def test_shipped_accelerate_configs_load(name):
+    from accelerate.commands.config.config_args import load_config_from_file
+
+    cfg = load_config_from_file(str(REPO / "recipes" / "accelerate" / f"{name}.yaml"))
+    assert cfg.num_processes == 8 and cfg.mixed_precision == "bf16"
+    expected = {"multi_gpu": "MULTI_GPU", "fsdp": "FSDP"}.get(name, "DEEPSPEED")
+    assert str(cfg.distributed_type).endswith(expected)
+    if name.startswith("deepspeed"):
+        assert cfg.deepspeed_config["zero_stage"] == int(name[-1])

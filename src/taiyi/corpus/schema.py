@@ -44,23 +44,30 @@ SCHEMA_KEYS: dict[str, tuple[str, ...]] = {
 }
 
 
+# Field defaults per schema (mutable values are copied per record; qa's question_id defaults to the id).
+_DEFAULTS: dict[str, dict] = {
+    "kb": {"passages": [], "entities": [], "relations": [], "events": [], "coreferences": []},
+    "qa": {"question_id": None, "question": "", "type": "free", "choices": [], "context": "", "answer": []},
+    "text": {"text": "", "labels": []},
+    "pairs": {"text_1": "", "text_2": "", "label": ""},
+    "t2t": {"text_1": "", "text_2": "", "text_1_name": "", "text_2_name": ""},
+    "dialogue": {"turns": [], "meta": {}},
+}
+
+
 def new_record(schema: str, *, id: str, document_id: str, dataset: str, split: str, lang: str, **fields) -> dict:
     """Make a record with every key of its schema present (lists empty, strings empty unless given)."""
     if schema not in SCHEMA_KEYS:
         raise ValueError(f"unknown schema {schema!r}; expected one of {SCHEMAS}")
     rec = {"id": str(id), "document_id": str(document_id), "dataset": dataset, "split": split, "lang": lang, "schema": schema}
-    defaults = {
-        "kb": {"passages": [], "entities": [], "relations": [], "events": [], "coreferences": []},
-        "qa": {"question_id": str(id), "question": "", "type": "free", "choices": [], "context": "", "answer": []},
-        "text": {"text": "", "labels": []},
-        "pairs": {"text_1": "", "text_2": "", "label": ""},
-        "t2t": {"text_1": "", "text_2": "", "text_1_name": "", "text_2_name": ""},
-        "dialogue": {"turns": [], "meta": {}},
-    }[schema]
-    unknown = set(fields) - set(defaults)
-    if unknown:
-        raise ValueError(f"unknown field(s) {sorted(unknown)} for schema {schema!r}")
-    rec.update(defaults)
+    defaults = _DEFAULTS[schema]
+    for key in fields:
+        if key not in defaults:
+            unknown = sorted(set(fields) - set(defaults))
+            raise ValueError(f"unknown field(s) {unknown} for schema {schema!r}")
+    for key, value in defaults.items():
+        if key not in fields:
+            rec[key] = str(id) if key == "question_id" else (value.copy() if isinstance(value, (list, dict)) else value)
     rec.update(fields)
     return rec
 

@@ -83,6 +83,11 @@ def _normalised_index(text: str) -> tuple[str, list[int]]:
     return "".join(out), pos
 
 
+def normalise(s: str) -> str:
+    """Casefolded NFKC text with whitespace runs collapsed (the comparison key of located surface forms)."""
+    return " ".join(unicodedata.normalize("NFKC", s).casefold().split())
+
+
 def _find_all(text: str, sub: str) -> list[tuple[int, int]]:
     """Every (possibly overlapping) occurrence of ``sub`` in ``text`` as (start, end)."""
     out, i = [], text.find(sub)
@@ -122,7 +127,7 @@ class Grounder:
         if not spans:
             return None
         s, e = spans[0]
-        return _normalised_index(self.text[s:e])[0].strip()
+        return normalise(self.text[s:e])
 
 
 def ground_entities(items: Iterable[Sequence] | None, text: str) -> set[tuple] | None:
@@ -200,7 +205,7 @@ _LETTER = re.compile(r"^\(?([A-Za-z])[\).:：、]?$")
 
 
 def _norm_text(s: str) -> str:
-    return _normalised_index(str(s))[0].strip().strip(".。")
+    return normalise(str(s)).strip(".。")
 
 
 def choice_correct(pred: str | None, gold: str, choices: Sequence[str] = ()) -> bool:

@@ -371,6 +371,12 @@ def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dic
     def unit_score(us: Sequence) -> float:
         return (score_rows(bench, us) if by_doc else score_items(bench, us))["score"]
 
+    def own_score(u) -> float:  # one document's strict F1 (or one item's score), cheaply
+        if not by_doc:
+            return unit_score([u])
+        tp = len(u.pred & u.gold)
+        return metrics.prf(tp, len(u.pred) - tp, len(u.gold) - tp)["f1"]
+
     def first(u) -> Parsed:
         return u.parsed[0] if by_doc else u
 
@@ -378,7 +384,7 @@ def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dic
     by_template: dict[str, list] = defaultdict(list)
     for u in units:
         by_template[first(u).item.template_id].append(u)
-    ranked = sorted(((unit_score([u]), i, u) for i, u in enumerate(units)), key=lambda t: (t[0], t[1]))
+    ranked = sorted(((own_score(u), i, u) for i, u in enumerate(units)), key=lambda t: (t[0], t[1]))
     worst = []
     for sc, _, u in ranked[:n_worst]:
         if sc >= 100.0:

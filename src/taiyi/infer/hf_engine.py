@@ -1,0 +1,333 @@
+"""The transformers backend: local or hub Qwen-family chat models on CPU or GPU, optionally with a LoRA adapter
+and bitsandbytes 8-bit/4-bit weights.
+
+Why its own module: it carries the details that make batched generation correct and fast — ChatML prompts from
+the tokenizer's own template, left padding, length-sorted batches put back in input order, stopping on every
+stop id the tokenizer or generation config knows (``<|im_end|>``, ``<|endoftext|>``) — and the memory options
+that let a 7B model serve from one 24 GB card (8-bit) or a 12 GB card (4-bit).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from pathlib import Path
+from typing import Iterator
+
+from taiyi.infer.engine import Completion, Engine, EngineError, GenerationParams, Message, cut_at_stop
+
+STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<eod>")
+DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
+          "fp32": "float32", "float32": "float32"}
+
+
+def _is_adapter_dir(path: str | None) -> bool:
+    return path is not None and Path(path, "adapter_config.json").is_file() and not Path(path, "config.json").is_file()
+
+
+def _has_tokenizer(path: str) -> bool:
+    return Path(path, "tokenizer_config.json").is_file() or Path(path, "tokenizer.json").is_file()
+
+
+class HFEngine(Engine):
+    """Generation with ``transformers``; thread-safe (one model call at a time)."""
+
+    def __init__(
+        self,
+        model: str | None,
+        *,
+        adapter: str | None = None,
+        quantization: str | None = None,
+        dtype: str = "auto",
+        device: str | None = None,
+        batch_size: int = 16,
+        model_name: str | None = None,
+        merge_adapter: bool = True,
+    ) -> None:
+        import torch
+        from transformers import AutoModelForCausalLM, AutoTokenizer
+
+        if adapter is None and _is_adapter_dir(model):
+            model, adapter = None, model
+        if model is None:
+            try:
+                cfg = json.loads(Path(adapter, "adapter_config.json").read_text())
+            except (OSError, json.JSONDecodeError) as exc:
+                raise EngineError(f"{adapter}: cannot read adapter_config.json ({exc})") from None
+            model = cfg.get("base_model_name_or_path")
+            if not model:
+                raise EngineError(f"{adapter}/adapter_config.json names no base model; pass the base with --model")
+        if adapter is not None and not Path(adapter, "adapter_config.json").is_file():
+            raise EngineError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
+
+        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.batch_size = max(1, int(batch_size))
+        self.model_name = model_name or Path(str(adapter or model).rstrip("/")).name
+        self._lock = threading.Lock()
+
+        torch_dtype = self._resolve_dtype(dtype, torch)
+        load_kw: dict = {"dtype": torch_dtype}
+        if quantization is not None:
+            load_kw["quantization_config"] = self._bnb_config(quantization, torch_dtype, torch)
+            load_kw["device_map"] = {"": self.device}
+        tok_src = adapter if adapter is not None and _has_tokenizer(adapter) else model
+        try:
+            self.tokenizer = AutoTokenizer.from_pretrained(tok_src)
+            self.model = AutoModelForCausalLM.from_pretrained(model, **load_kw)
+        except OSError as exc:
+            raise EngineError(f"cannot load model {model!r}: {exc}") from None
+        if quantization is None:
+            self.model.to(self.device)
+        elif quantization == "4bit" and self.device == "cpu":
+            # stack-notes §4: on AVX512-BF16 CPUs Linear4bit repacks weights in eval mode, which breaks any later
+            # training step of the same module; keep the portable layout.
+            import bitsandbytes as bnb
+
+            for m in self.model.modules():
+                if isinstance(m, bnb.nn.Linear4bit):
+                    m.support_avx512bf16_for_cpu = False
+        if adapter is not None:
+            from peft import PeftModel
+
+            self.model = PeftModel.from_pretrained(self.model, adapter)
+            if merge_adapter and quantization is None:  # never merge into quantised weights (design §5)
+                self.model = self.model.merge_and_unload()
+        self.model.eval()
+        self.quantization = quantization
+
+        tok = self.tokenizer
+        if not getattr(tok, "chat_template", None):
+            raise EngineError(f"{tok_src}: the tokenizer has no chat template; use a chat (ChatML) model directory")
+        tok.padding_side = "left"
+        self.stop_ids = self._stop_ids()
+        if tok.pad_token_id is None:
+            tok.pad_token = tok.convert_ids_to_tokens(self.stop_ids[0])
+        self.pad_id = tok.pad_token_id
+        cfg = getattr(self.model, "config", None)
+        self.max_context = getattr(cfg, "max_position_embeddings", None) or None
+
+    # ---------------------------------------------------------------- loading helpers
+    def _resolve_dtype(self, dtype: str, torch):
+        if dtype in (None, "auto"):
+            if self.device.startswith("cuda"):
+                return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+            return torch.float32
+        if dtype not in DTYPES:
+            raise ValueError(f"dtype must be auto, bf16, fp16 or fp32; got {dtype!r}")
+        return getattr(torch, DTYPES[dtype])
+
+    def _bnb_config(self, quantization: str, torch_dtype, torch):
+        try:
+            import bitsandbytes  # noqa: F401
+            from transformers import BitsAndBytesConfig
+        except ImportError as exc:
+            raise EngineError(f"{quantization} loading needs bitsandbytes (pip install 'taiyi[quant]'): {exc}") from None
+        if quantization == "8bit":
+            return BitsAndBytesConfig(load_in_8bit=True)
+        return BitsAndBytesConfig(
+            load_in_4bit=True,
+            bnb_4bit_quant_type="nf4",
+            bnb_4bit_use_double_quant=True,
+            bnb_4bit_compute_dtype=torch_dtype,
+        )
+
+    def _stop_ids(self) -> list[int]:
+        tok = self.tokenizer
+        ids: list[int] = []
+
+        def add(x):
+            for i in x if isinstance(x, (list, tuple)) else [x]:
+                if isinstance(i, int) and i >= 0 and i not in ids:
+                    ids.append(i)
+
+        add(getattr(self.model.generation_config, "eos_token_id", None))
+        add(tok.eos_token_id)
+        vocab = tok.get_vocab()
+        for t in STOP_TOKENS:
+            if t in vocab:
+                add(vocab[t])
+        if not ids:
+            raise EngineError(f"{self.model_name}: the tokenizer defines no end-of-turn token; generation would never stop")
+        return ids
+
+    # ---------------------------------------------------------------- encoding
+    def encode(self, messages: list[Message]) -> list[int]:
+        """Token ids of the chat prompt, ending with the assistant generation prompt."""
+        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+
+    def count_tokens(self, messages: list[Message]) -> int:
+        return len(self.encode(messages))
+
+    def _check_length(self, n: int, where: str) -> None:
+        if self.max_context is not None and n >= self.max_context:
+            raise ValueError(f"{where}: the prompt has {n} tokens; the model's context is {self.max_context}")
+
+    def _gen_kwargs(self, params: GenerationParams, prompt_len: int) -> dict:
+        from transformers import GenerationConfig
+
+        max_new = params.max_new_tokens
+        if self.max_context is not None:
+            max_new = max(1, min(max_new, self.max_context - prompt_len))
+        cfg = dict(
+            max_new_tokens=max_new,
+            min_new_tokens=min(params.min_new_tokens, max_new) or None,
+            do_sample=params.sampling,
+            eos_token_id=list(self.stop_ids),
+            pad_token_id=self.pad_id,
+            repetition_penalty=params.repetition_penalty,
+        )
+        if params.sampling:
+            cfg.update(temperature=params.temperature, top_p=params.top_p)
+        return {"generation_config": GenerationConfig(**{k: v for k, v in cfg.items() if v is not None})}
+
+    def _batch_tensors(self, seqs: list[list[int]]):
+        import torch
+
+        width = max(len(s) for s in seqs)
+        ids = torch.full((len(seqs), width), self.pad_id, dtype=torch.long)
+        mask = torch.zeros((len(seqs), width), dtype=torch.long)
+        for r, s in enumerate(seqs):
+            ids[r, width - len(s):] = torch.tensor(s, dtype=torch.long)
+            mask[r, width - len(s):] = 1
+        return ids.to(self.model.device), mask.to(self.model.device)
+
+    # ---------------------------------------------------------------- generation
+    def generate_full(
+        self, conversations: list[list[Message]], params: GenerationParams | None = None
+    ) -> list[Completion]:
+        import torch
+
+        params = params or GenerationParams()
+        encoded = [self.encode(m) for m in conversations]
+        for i, e in enumerate(encoded):
+            self._check_length(len(e), f"conversation {i}")
+        order = sorted(range(len(encoded)), key=lambda i: -len(encoded[i]))  # similar lengths share a batch
+        results: list[Completion | None] = [None] * len(encoded)
+        with self._lock, torch.inference_mode():
+            if params.seed is not None:
+                torch.manual_seed(params.seed)
+            for start in range(0, len(order), self.batch_size):
+                idx = order[start:start + self.batch_size]
+                seqs = [encoded[i] for i in idx]
+                ids, mask = self._batch_tensors(seqs)
+                kw = self._gen_kwargs(params, ids.shape[1])
+                out = self.model.generate(input_ids=ids, attention_mask=mask, **kw)
+                new = out[:, ids.shape[1]:].tolist()
+                max_new = kw["generation_config"].max_new_tokens
+                for i, toks in zip(idx, new):
+                    results[i] = self._finish(toks, params, len(encoded[i]), max_new)
+        return results  # type: ignore[return-value]
+
+    def _finish(self, toks: list[int], params: GenerationParams, prompt_len: int, max_new: int) -> Completion:
+        stopped = False
+        for j, t in enumerate(toks):
+            if t in self.stop_ids:
+                toks, stopped = toks[:j], True
+                break
+        text = self.tokenizer.decode(toks, skip_special_tokens=True)
+        text, hit = cut_at_stop(text, params.stop)
+        reason = "stop" if (stopped or hit or len(toks) < max_new) else "length"
+        return Completion(text, prompt_len, len(toks) + int(stopped), reason)
+
+    def stream(self, messages: list[Message], params: GenerationParams | None = None) -> Iterator[str]:
+        import torch
+        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+
+        params = params or GenerationParams()
+        seq = self.encode(messages)
+        self._check_length(len(seq), "messages")
+        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        cancel = threading.Event()
+        error: list[BaseException] = []
+
+        class _Cancelled(StoppingCriteria):
+            def __call__(self, input_ids, scores, **kw):
+                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+
+        def work() -> None:
+            try:
+                with self._lock, torch.inference_mode():
+                    if params.seed is not None:
+                        torch.manual_seed(params.seed)
+                    ids, mask = self._batch_tensors([seq])
+                    self.model.generate(
+                        input_ids=ids, attention_mask=mask, streamer=streamer,
+                        stopping_criteria=StoppingCriteriaList([_Cancelled()]), **self._gen_kwargs(params, len(seq)),
+                    )
+            except BaseException as exc:  # surfaced in the consuming thread
+                error.append(exc)
+                streamer.end()
+
+        worker = threading.Thread(target=work, name="taiyi-stream", daemon=True)
+        worker.start()
+        holdback = max((len(s) for s in params.stop), default=1) - 1
+        text, sent, done = "", 0, False
+        try:
+            for piece in streamer:
+                text += piece
+                cut, hit = cut_at_stop(text, params.stop)
+                if hit:
+                    if len(cut) > sent:
+                        yield cut[sent:]
+                    sent = len(text)
+                    cancel.set()
+                    break
+                safe = len(text) - holdback
+                if safe > sent:
+                    yield text[sent:safe]
+                    sent = safe
+            else:
+                done = True
+                if len(text) > sent:
+                    yield text[sent:]
+        finally:
+            cancel.set()  # stops generation at the next token when the consumer broke off early
+            if not done:
+                for _ in streamer:  # consume up to the end signal so nothing is left behind
+                    pass
+            worker.join()
+        if error:
+            raise error[0]
+
+    # ---------------------------------------------------------------- scoring
+    def loglikelihood(self, pairs: list[tuple[list[Message], str]], batch_size: int = 4) -> list[float]:
+        import torch
+
+        seqs = []
+        for k, (msgs, cont) in enumerate(pairs):
+            p = self.encode(msgs)
+            c = self.tokenizer(cont, add_special_tokens=False)["input_ids"]
+            if not c:
+                raise ValueError(f"pair {k}: empty continuation")
+            self._check_length(len(p) + len(c), f"pair {k}")
+            seqs.append((p, c))
+        order = sorted(range(len(seqs)), key=lambda i: -(len(seqs[i][0]) + len(seqs[i][1])))
+        scores = [0.0] * len(seqs)
+        with self._lock, torch.inference_mode():
+            for start in range(0, len(order), batch_size):
+                idx = order[start:start + batch_size]
+                rows = [seqs[i][0] + seqs[i][1] for i in idx]
+                width = max(len(r) for r in rows)
+                ids = torch.full((len(rows), width), self.pad_id, dtype=torch.long)
+                mask = torch.zeros_like(ids)
+                for r, row in enumerate(rows):  # right padding: positions of real tokens stay 0..n-1
+                    ids[r, :len(row)] = torch.tensor(row)
+                    mask[r, :len(row)] = 1
+                logits = self.model(input_ids=ids.to(self.model.device), attention_mask=mask.to(self.model.device)).logits
+                for r, i in enumerate(idx):
+                    p, c = seqs[i]
+                    sl = logits[r, len(p) - 1:len(p) + len(c) - 1].float().log_softmax(-1)
+                    tgt = torch.tensor(c, device=sl.device)
+                    scores[i] = float(sl.gather(1, tgt[:, None]).sum())
+        return scores
+
+    def close(self) -> None:
+        self.model = None  # type: ignore[assignment]
+        try:
+            import torch
+
+            if torch.cuda.is_available():
+                torch.cuda.empty_cache()
+        except Exception:
+            pass

@@ -118,3 +118,26 @@ def test_shipped_accelerate_configs_load(name):
     assert str(cfg.distributed_type).endswith(expected)
     if name.startswith("deepspeed"):
         assert cfg.deepspeed_config["zero_stage"] == int(name[-1])
+
+
+def test_full_finetune_two_stages_and_merged_copy(tiny_recipe, tiny_model_dir, instruction_files, tmp_path):
+    """The demo's mode: all weights trainable; stage 2 starts from the stage-1 model; merged/ is the final model."""
+    from transformers import AutoModelForCausalLM
+
+    raw = tiny_recipe(tiny_model_dir, instruction_files, tmp_path, finetune="full", merge_after=True)
+    raw["stages"]["stage1"]["max_steps"], raw["stages"]["stage2"]["max_steps"] = 2, 1
+    rec = recipe_from_dict(raw)
+    paths = run_training(rec, progress=False)
+    s1 = load_file(tmp_path / "t" / "stage1" / "model" / "model.safetensors")
+    base = load_file(Path(tiny_model_dir) / "model.safetensors")
+    assert any(not torch.equal(s1[k], base[k]) for k in base)
+    start = load_model(rec, str(tiny_model_dir), init_from=str(tmp_path / "t" / "stage1" / "model"))
+    for k, v in start.state_dict().items():
+        if k in s1:
+            torch.testing.assert_close(v, s1[k])
+    merged = AutoModelForCausalLM.from_pretrained(paths["merged"])
+    assert paths["merged"] == str(tmp_path / "t" / "merged") and merged.config.use_cache
+    s2 = load_file(tmp_path / "t" / "stage2" / "model" / "model.safetensors")
+    for k, v in merged.state_dict().items():
+        if k in s2:
+            torch.testing.assert_close(v, s2[k])

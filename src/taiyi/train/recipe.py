@@ -445,6 +445,8 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
         log = [dict(r) for r in trainer.state.log_history]
         name = stage_output_name(rec)
         with atomic_dir(out / name) as tmp:
+            if rec.finetune == "full":
+                trainer.model.config.use_cache = True  # a saved full model is for inference
             trainer.model.save_pretrained(tmp)
             save_chat_assets(tok, tmp, rec.chat_format, getattr(trainer.model, "generation_config", None))
         write_jsonl(out / "train_log.jsonl", log)
@@ -500,8 +502,12 @@ def run_training(recipe: Recipe, *, stages=STAGES, resume: bool = False, callbac
 
         paths["merged"] = str(merge_adapter(base, rec.run_dir / last_stage / "adapter", rec.run_dir / "merged",
                                             dtype="bfloat16" if use_bf16(rec) else "float32"))
-    elif rec.finetune == "full":
-        paths["merged"] = str(rec.run_dir / last_stage / "model")
+    elif rec.merge_after and rec.finetune == "full" and int(os.environ.get("RANK", "0")) == 0:
+        from taiyi.files import atomic_dir
+
+        with atomic_dir(rec.run_dir / "merged") as tmp:  # the final full model, under the usual name
+            shutil.copytree(rec.run_dir / last_stage / "model", tmp, dirs_exist_ok=True)
+        paths["merged"] = str(rec.run_dir / "merged")
     return paths
 
 

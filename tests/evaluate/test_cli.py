@@ -238,3 +238,21 @@ def test_endpoint_gives_the_same_scores_as_in_process(real_eval_dir, tiny_model_
     pl = {r["id"]: r["answer"] for r in read_jsonl(tmp_path / "local" / "predictions.jsonl")}
     pr = {r["id"]: r["answer"] for r in read_jsonl(tmp_path / "remote" / "predictions.jsonl")}
     assert pl == pr
+
+
+def test_multiple_choice_by_loglikelihood_on_the_tiny_model(real_eval_dir, tiny_model_dir, tmp_path):
+    pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine is not built yet")
+    eval_dir, ok, _ = real_eval_dir
+    if "PubMedQA" not in ok:
+        pytest.skip("PubMedQA not ready yet")
+    out = tmp_path / "ll"
+    run_cli("--model", str(tiny_model_dir), "--benchmarks", "PubMedQA", "--eval-dir", str(eval_dir), "--limit", "4",
+            "--mc-mode", "loglikelihood", "--out", str(out))
+    res = read_json(out / "scores.json")["benchmarks"]["PubMedQA"]
+    assert res["parse_failures"] == 0 and res["n_items"] == 4  # a chosen option always reads back
+    rows = list(read_jsonl(out / "predictions.jsonl"))
+    assert all(r["mode"] == "loglikelihood" and len(r["choice_logprobs"]) == 3 for r in rows)
+    assert all(r["answer"] in ("yes", "no", "maybe") for r in rows)
+    # the chosen option is the most likely one
+    for r in rows:
+        assert r["choice_logprobs"].index(max(r["choice_logprobs"])) == ["yes", "no", "maybe"].index(r["answer"])

@@ -101,9 +101,9 @@ def chart(scores: dict[str, Any], path: Path) -> None:
         ax.bar([x for x, v in zip(xs, vals) if v is not None], [v for v in vals if v is not None], width, label=label)
     ax.set_xticks(range(len(names)), names, rotation=35, ha="right", fontsize=8)
     ax.set_ylabel("score (%)")
-    ax.set_ylim(0, 105)
+    ax.set_ylim(0, 120)
     ax.set_title("Taiyi benchmarks: this run beside the published numbers")
-    ax.legend(fontsize=7, ncol=len(series))
+    ax.legend(fontsize=7, ncol=len(series), loc="upper center")
     fig.tight_layout()
     with atomic_path(path) as tmp:
         fig.savefig(tmp, format="png", dpi=110)

@@ -159,8 +159,16 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
             if b.task not in info.get("tasks", [b.task]):
                 stats.skipped[f"eval:{b.name}"] = f"{d.name}/meta.json does not list task {b.task!r}"
                 continue
-            items = bm.eval_items(b, read_jsonl(path), info, seed=cfg.seed, limit=cfg.eval_limit)
-            stats.eval_items[b.name] = bm.write_eval_file(tmp / "eval" / f"{b.name}.jsonl", items)
+            try:
+                items = bm.eval_items(b, read_jsonl(path), info, seed=cfg.seed, limit=cfg.eval_limit)
+            except DataError as exc:  # a codec bug must not hide the other benchmarks; reported in stats
+                if "codec failed" not in str(exc):
+                    raise
+                stats.skipped[f"eval:{b.name}"] = str(exc)
+                tqdm.write(f"warning: no eval file for {b.name}: {exc}")
+                items = None
+            if items is not None:
+                stats.eval_items[b.name] = bm.write_eval_file(tmp / "eval" / f"{b.name}.jsonl", items)
             if path not in indexed:
                 indexed.add(path)
                 index.add_all(read_jsonl(path))

@@ -8,10 +8,6 @@ affected test skips and says which, so it starts running by itself when the piec
 from __future__ import annotations
 
 import importlib
-import socket
-import subprocess
-import sys
-import time
 from pathlib import Path
 
 import pytest
@@ -193,51 +189,32 @@ def test_tiny_model_end_to_end_writes_report_chart_and_parse_failures(real_eval_
     assert all(r["generated"] == 0 for r in again["benchmarks"].values())
 
 
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
 def test_endpoint_gives_the_same_scores_as_in_process(real_eval_dir, tiny_model_dir, tmp_path):
+    """`taiyi serve`'s app (real uvicorn on 127.0.0.1) vs the in-process engine: same answers, same scores."""
     pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine is not built yet")
     pytest.importorskip("taiyi.infer.openai_engine", reason="the OpenAI-compatible client engine is not built yet")
-    help_text = CliRunner().invoke(app, ["serve", "--help"]).output
-    if "--port" not in help_text:
-        pytest.skip("`taiyi serve` is not built yet")
+    server = pytest.importorskip("taiyi.infer.server", reason="the OpenAI-compatible server is not built yet")
+    from taiyi.infer.engine import load_engine
+
     eval_dir, ready_names, _ = real_eval_dir
-    ok = [b for b in ("PubMedQA", "HoC", "NCBI-disease") if b in ready_names]
+    ok = [b for b in ("NCBI-disease", "HoC", "PubMedQA", "BC5CDR") if b in ready_names]
     if not ok:
         pytest.skip("no small benchmark ready yet")
-    port = _free_port()
-    taiyi = Path(sys.executable).with_name("taiyi")
-    server = subprocess.Popen([str(taiyi), "serve", "--model", str(tiny_model_dir), "--host", "127.0.0.1",
-                               "--port", str(port)], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+    common = ["--benchmarks", ",".join(ok), "--eval-dir", str(eval_dir), "--limit", "2", "--max-new-tokens", "6"]
+    engine = load_engine(str(tiny_model_dir))
     try:
-        import httpx
-
-        for _ in range(300):
-            try:
-                if httpx.get(f"http://127.0.0.1:{port}/v1/models", timeout=1).status_code == 200:
-                    break
-            except httpx.HTTPError:
-                pass
-            if server.poll() is not None:
-                pytest.fail(f"taiyi serve exited: {server.stderr.read().decode()[-2000:]}")
-            time.sleep(0.1)
-        common = ["--benchmarks", ",".join(ok), "--eval-dir", str(eval_dir), "--limit", "2",
-                  "--max-new-tokens", "6"]
-        run_cli("--model", str(tiny_model_dir), *common, "--out", str(tmp_path / "local"))
-        run_cli("--endpoint", f"http://127.0.0.1:{port}/v1", *common, "--out", str(tmp_path / "remote"))
+        with server.ServerThread(server.create_app(engine)) as srv:
+            run_cli("--endpoint", f"{srv.url}/v1", *common, "--out", str(tmp_path / "remote"))
     finally:
-        server.terminate()
-        server.wait(timeout=20)
+        engine.close()
+    run_cli("--model", str(tiny_model_dir), *common, "--out", str(tmp_path / "local"))
     local = read_json(tmp_path / "local" / "scores.json")["benchmarks"]
     remote = read_json(tmp_path / "remote" / "scores.json")["benchmarks"]
+    assert set(local) == set(ok)
     assert {b: r["score"] for b, r in local.items()} == {b: r["score"] for b, r in remote.items()}
     pl = {r["id"]: r["answer"] for r in read_jsonl(tmp_path / "local" / "predictions.jsonl")}
     pr = {r["id"]: r["answer"] for r in read_jsonl(tmp_path / "remote" / "predictions.jsonl")}
-    assert pl == pr
+    assert pl == pr and len(pl) == sum(r["n_items"] for r in local.values())
 
 
 def test_multiple_choice_by_loglikelihood_on_the_tiny_model(real_eval_dir, tiny_model_dir, tmp_path):

@@ -141,3 +141,16 @@ def test_full_finetune_two_stages_and_merged_copy(tiny_recipe, tiny_model_dir, i
     for k, v in merged.state_dict().items():
         if k in s2:
             torch.testing.assert_close(v, s2[k])
+
+
+def test_sampler_packing_and_schedule(tiny_recipe, tiny_model_dir, instruction_files, tmp_path):
+    from taiyi.train.recipe import training_arguments
+
+    rec = recipe_from_dict(tiny_recipe(tiny_model_dir, instruction_files, tmp_path, global_batch_size=192))
+    args = training_arguments(rec, "stage1", rec.stages["stage1"], tmp_path)
+    assert args.train_sampling_strategy == "random"  # packed: padding costs nothing, plain seeded shuffle
+    assert args.gradient_accumulation_steps == 48 and args.per_device_train_batch_size == 4
+    assert args.lr_scheduler_type.value == "constant_with_warmup" and args.warmup_steps == 0.1 and not args.bf16  # CPU: fp32
+    rec.packing = False
+    args = training_arguments(rec, "stage1", rec.stages["stage1"], tmp_path)
+    assert args.train_sampling_strategy == "group_by_length"

@@ -337,7 +337,8 @@ def stage_output_name(rec: Recipe) -> str:
     return "adapter" if rec.finetune == "lora" else "model"
 
 
-def _training_args(rec: Recipe, stage: str, spec: StageSpec, out: Path):
+def training_arguments(rec: Recipe, stage: str, spec: StageSpec, out: Path):
+    """transformers TrainingArguments for one stage (sampler, schedule, precision, checkpoints)."""
     from transformers import TrainingArguments
 
     from taiyi.train.packing import sampling_strategy
@@ -416,7 +417,8 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
     ckpt_dir = out / "checkpoints"
     last = get_last_checkpoint(str(ckpt_dir)) if ckpt_dir.is_dir() else None
     if not resume and ckpt_dir.is_dir():
-        shutil.rmtree(ckpt_dir)
+        if int(os.environ.get("RANK", "0")) == 0:
+            shutil.rmtree(ckpt_dir)
         last = None
 
     tok = load_tokenizer(rec, base)
@@ -428,7 +430,7 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
          f"dropped {dict(stats.dropped) or 0}; {stats.tokens} tokens, {stats.supervised_tokens} supervised")
 
     model = load_model(rec, base, init_from)
-    args = _training_args(rec, stage, spec, out)
+    args = training_arguments(rec, stage, spec, out)
     args.disable_tqdm = not progress
     use_fa = rec.attn_implementation.startswith("flash_attention")
     trainer = Trainer(

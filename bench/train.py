@@ -11,6 +11,7 @@ Run: .venv/bin/python bench/train.py [--examples 160] [--batch 8] [--size small]
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -84,7 +85,9 @@ def train_once(model_dir: Path, examples: list[dict], packing: bool, batch: int,
                              learning_rate=2e-4, save_strategy="no", report_to=[], use_cpu=not torch.cuda.is_available(),
                              seed=seed, logging_steps=1000, disable_tqdm=False, remove_unused_columns=False)
     clock = _Clock()
-    Trainer(model=model, args=args, train_dataset=examples, data_collator=collator, callbacks=[clock.callback]).train()
+    trainer = Trainer(model=model, args=args, train_dataset=examples, data_collator=collator, callbacks=[clock.callback])
+    with contextlib.redirect_stdout(sys.stderr):  # stdout carries only the final JSON line
+        trainer.train()
     return clock.t1 - clock.t0
 
 

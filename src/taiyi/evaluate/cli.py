@@ -18,6 +18,7 @@ def eval_command(
     adapter: Optional[str] = typer.Option(None, "--adapter", help="LoRA adapter directory applied to --model."),
     endpoint: Optional[str] = typer.Option(None, "--endpoint", help="OpenAI-compatible base URL (e.g. http://127.0.0.1:8000/v1)."),
     benchmarks: str = typer.Option("all", "--benchmarks", "-b", help="'all' or comma-separated benchmark names."),
+    benchmark_set: str = typer.Option("paper", "--benchmark-set", help="paper (13 + BioRED) | demo (mini corpus test splits) | a benchmarks YAML."),
     limit: Optional[int] = typer.Option(None, "--limit", min=1, help="Score only the first N documents of each benchmark."),
     data_root: Optional[Path] = typer.Option(None, "--data-root", help="Raw datasets, laid out as ../shared/datasets."),
     eval_dir: Optional[Path] = typer.Option(Path("instructions/eval"), "--eval-dir", help="Prebuilt eval files (used first when present)."),
@@ -47,7 +48,7 @@ def eval_command(
         raise typer.BadParameter("--adapter does not apply to --endpoint")
     name = "oracle" if oracle else Path(str(adapter or model or endpoint).rstrip("/")).name or "endpoint"
     out = out or Path("reports") / name
-    common = dict(benchmarks=benchmarks, data_root=data_root, eval_dir=eval_dir, limit=limit, mc_mode=mc_mode,
+    common = dict(benchmarks=benchmarks, benchmark_set=benchmark_set, data_root=data_root, eval_dir=eval_dir, limit=limit, mc_mode=mc_mode,
                   batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress)
     try:
         scores = run_eval(EvalConfig(out=out, model=model, adapter=adapter, endpoint=endpoint, backend=backend,

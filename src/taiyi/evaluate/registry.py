@@ -15,10 +15,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import yaml
 
 PAPER_RESULTS = Path(__file__).resolve().parent / "paper_results.csv"
-BENCHMARKS_YAML = Path(__file__).resolve().parents[1] / "instructions" / "benchmarks.yaml"
 
 # task codec -> how its targets are scored (metrics.py)
 SCORING = {"ner": "entity_sets", "re": "relation_sets", "cls": "label_sets", "pair": "label_sets", "mcqa": "choice"}
@@ -88,33 +86,23 @@ def _as_dict(obj: Any) -> dict:
     return dict(vars(obj))
 
 
-def _raw_benchmarks() -> list[Any]:
-    """The instruction stage's benchmark objects (via its loader when present, else the YAML file itself)."""
-    try:
-        from taiyi.instructions.benchmarks import load_benchmarks
-    except ImportError:
-        raw = yaml.safe_load(BENCHMARKS_YAML.read_text(encoding="utf-8"))
-        return list(raw["benchmarks"])
-    loaded = load_benchmarks()
-    return list(loaded.values()) if isinstance(loaded, dict) else list(loaded)
-
-
 @functools.cache
-def benchmarks() -> dict[str, Benchmark]:
-    """All registered benchmarks by name, in the paper's order."""
+def benchmarks(which: str = "paper") -> dict[str, Benchmark]:
+    """Registered benchmarks by name, in file order: ``which`` is ``paper`` (the paper's 13 + BioRED),
+    ``demo`` (the mini corpus test splits) or a benchmarks YAML path (see taiyi.instructions.benchmarks)."""
+    from taiyi.instructions.benchmarks import benchmarks_path, load_benchmarks
+
+    source = benchmarks_path(which)
     table = paper_results()
     out: dict[str, Benchmark] = {}
-    for obj in _raw_benchmarks():
+    for obj in load_benchmarks(source).values():
         d = _as_dict(obj)
-        where = f"{BENCHMARKS_YAML}: benchmark {d.get('name')!r}"
-        missing = {"name", "dataset", "split", "task", "metric"} - set(d)
-        if missing:
-            raise ValueError(f"{where}: missing {sorted(missing)}")
+        where = f"{source}: benchmark {d.get('name')!r}"
         if d["task"] not in SCORING:
             raise ValueError(f"{where}: task {d['task']!r} has no metric; known: {sorted(SCORING)}")
         key = d.get("paper_key")
         paper = table.get(tuple(key)) if key else None
-        if key and paper is None:
+        if key and paper is None and which == "paper":
             raise ValueError(f"{where}: paper_key {key!r} is not a row of {PAPER_RESULTS}")
         types = d.get("types")
         out[d["name"]] = Benchmark(
@@ -125,9 +113,9 @@ def benchmarks() -> dict[str, Benchmark]:
     return out
 
 
-def select(names: str | list[str]) -> list[Benchmark]:
+def select(names: str | list[str], which: str = "paper") -> list[Benchmark]:
     """``"all"`` or comma-separated / listed names (case-insensitive) -> benchmarks; unknown names raise."""
-    reg = benchmarks()
+    reg = benchmarks(which)
     if isinstance(names, str):
         names = [n.strip() for n in names.split(",") if n.strip()]
     if not names or [n.lower() for n in names] == ["all"]:

@@ -414,6 +414,7 @@ def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dic
 class EvalConfig:
     out: Path
     benchmarks: str | list[str] = "all"
+    benchmark_set: str = "paper"
     model: str | None = None
     adapter: str | None = None
     endpoint: str | None = None
@@ -452,7 +453,7 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
     run.json under ``cfg.out`` and returns the scores document (the report module writes the rest)."""
     cfg.out = Path(cfg.out)
     cfg.out.mkdir(parents=True, exist_ok=True)
-    benches = select(cfg.benchmarks)
+    benches = select(cfg.benchmarks, cfg.benchmark_set)
     if not cfg.oracle:
         _check_identity(cfg)
     cache = None if cfg.oracle else PredictionCache(cfg.out / "predictions.jsonl")

@@ -120,9 +120,25 @@ def _load(path: str) -> dict[str, Benchmark]:
     return parse_benchmarks(yaml.safe_load(Path(path).read_text(encoding="utf-8")), source=path)
 
 
+# Packaged benchmark sets by short name: the paper's held-out sets and the demo's (the mini corpus test splits).
+BENCHMARK_SETS = {"paper": BENCHMARKS_FILE, "demo": BENCHMARKS_FILE.with_name("demo_benchmarks.yaml")}
+
+
+def benchmarks_path(which: str | Path | None = None) -> Path:
+    """``paper`` | ``demo`` | a YAML path -> the file."""
+    if which is None:
+        return BENCHMARKS_FILE
+    if str(which) in BENCHMARK_SETS:
+        return BENCHMARK_SETS[str(which)]
+    path = Path(which)
+    if not path.is_file():
+        raise DataError(f"benchmarks file {path} not found (or use one of {sorted(BENCHMARK_SETS)})")
+    return path
+
+
 def load_benchmarks(path: str | Path | None = None) -> dict[str, Benchmark]:
-    """All benchmarks by name, in the paper's order (schema-checked)."""
-    return dict(_load(str(path or BENCHMARKS_FILE)))
+    """All benchmarks by name, in file order (schema-checked); ``path`` may be a packaged set name."""
+    return dict(_load(str(benchmarks_path(path))))
 
 
 def zero_shot_datasets(benchmarks: Iterable[Benchmark] | None = None) -> set[str]:

@@ -135,7 +135,7 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
         if tokenizer is not None:
             cfg.tokenizer = tokenizer
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
-    benchmarks = bm.load_benchmarks()
+    benchmarks = bm.load_benchmarks(cfg.benchmarks)
     plans, skipped = plan_datasets(corpus_dir, cfg, benchmarks)
     stats = BuildStats(skipped=skipped)
     stages = sorted(cfg.stages)

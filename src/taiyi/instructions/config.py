@@ -18,6 +18,7 @@ Keys (all optional):
   dedup: {exact: true, near: true, threshold: 0.9, num_perm: 64, shingle: 5}
   decontaminate: {ngram_en: 13, ngram_zh: 50}
   eval_limit: null                 at most n items per benchmark file
+  benchmarks: paper                the held-out sets: paper (benchmarks.yaml) | demo (demo_benchmarks.yaml) | a YAML path
   seed: 0
 """
 
@@ -63,6 +64,7 @@ class BuildConfig:
     dedup: dict[str, Any] = field(default_factory=lambda: {"exact": True, "near": True, "threshold": 0.9, "num_perm": 64, "shingle": 5})
     decontaminate: dict[str, int] = field(default_factory=lambda: {"ngram_en": 13, "ngram_zh": 50})
     eval_limit: int | None = None
+    benchmarks: str = "paper"
     seed: int = 0
 
     def cap(self, dataset: str) -> int | None:
@@ -124,6 +126,10 @@ def parse_config(raw: Any, where: str = "config") -> BuildConfig:
         if not isinstance(raw["eval_limit"], int) or raw["eval_limit"] < 1:
             _fail(where, f"eval_limit must be a positive integer or null, got {raw['eval_limit']!r}")
         cfg.eval_limit = raw["eval_limit"]
+    if "benchmarks" in raw:
+        if not isinstance(raw["benchmarks"], str) or not raw["benchmarks"]:
+            _fail(where, f"benchmarks must be 'paper', 'demo' or a YAML path, got {raw['benchmarks']!r}")
+        cfg.benchmarks = raw["benchmarks"]
     weights = raw.get("weights") or {}
     if not isinstance(weights, dict) or not all(isinstance(w, (int, float)) and w >= 0 for w in weights.values()):
         _fail(where, f"weights must map dataset -> non-negative number, got {weights!r}")

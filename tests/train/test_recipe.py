@@ -36,6 +36,8 @@ def test_overrides_and_errors(tmp_path):
         load_recipe(p, {"lerning_rate": "1"})
     with pytest.raises(DataError, match="fp16 diverges"):
         load_recipe(p, {"precision": "fp16"})
+    with pytest.raises(DataError, match="warmup_ratio is a fraction"):
+        load_recipe(p, {"warmup_ratio": "10"})
     with pytest.raises(DataError, match="key=value"):
         parse_set_options(["oops"])
 

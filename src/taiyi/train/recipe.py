@@ -169,6 +169,8 @@ def _check(rec: Recipe, where: str) -> None:
         bad("quantization: 4bit needs finetune: lora (QLoRA); a 4-bit model cannot be fully fine-tuned")
     if rec.precision not in ("auto", "bf16", "fp32"):
         bad(f"precision must be auto, bf16 or fp32 (fp16 diverges on Qwen), got {rec.precision!r}")
+    if not 0.0 <= rec.warmup_ratio < 1.0:
+        bad(f"warmup_ratio is a fraction of the steps in [0, 1), got {rec.warmup_ratio}")
     if rec.max_length < 16:
         bad("max_length must be >= 16")
     if rec.global_batch_size < 1 or rec.micro_batch_size < 1:

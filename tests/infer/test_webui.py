@@ -1,0 +1,77 @@
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+import pytest
+
+from taiyi.infer.engine import GenerationParams
+from taiyi.infer.webui import DEFAULT_SYSTEM, EXAMPLES, history_messages
+
+REPO = Path(__file__).resolve().parents[2]
+PARAMS = GenerationParams.greedy(max_new_tokens=12, repetition_penalty=5.0)
+
+
+def _alnum(text: str) -> str:
+    """Letters and digits only: markdown rendering may reflow whitespace and punctuation, never these."""
+    return "".join(ch for ch in text if ch.isalnum())
+
+
+def test_examples_cover_the_papers_tasks_in_both_languages():
+    labels = " ".join(label for label, _ in EXAMPLES)
+    for task in ("QA", "NER", "RE"):
+        assert f"{task} · 中文" in labels and f"{task} · English" in labels
+    assert "翻译" in labels and "Translation" in labels
+
+
+def test_history_messages_accepts_gradio_formats():
+    hist = [{"role": "user", "content": "hi"}, {"role": "assistant", "content": [{"type": "text", "text": "yo"}]}]
+    assert history_messages(hist) == [{"role": "user", "content": "hi"}, {"role": "assistant", "content": "yo"}]
+    assert history_messages([["a", "b"]]) == [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
+
+
+def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
+    binary = headless_chromium.chromium_binary()
+    if binary is None:
+        pytest.skip("chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+    from taiyi.infer.server import free_port
+    from taiyi.infer.webui import launch_webui
+
+    question = "What is asthma? 哮喘是什么？"
+    want = engine.generate([[{"role": "system", "content": DEFAULT_SYSTEM}, {"role": "user", "content": question}]],
+                           PARAMS)[0]
+    assert _alnum(want), "the expected answer should have visible characters"
+    port = free_port()
+    demo = launch_webui(engine, PARAMS, port=port, block=False)
+    browser = headless_chromium.Chromium(binary)
+    try:
+        browser.navigate(f"http://127.0.0.1:{port}/")
+        browser.wait_for("!!document.querySelector('textarea')", timeout=60)
+        assert browser.evaluate("document.body.innerText").count("NER") >= 2  # the example prompts are on the page
+        browser.evaluate("document.querySelector('textarea').focus()")
+        browser.type_text(question)
+        browser.press_enter()
+        shown = browser.wait_for(
+            "(() => { const b = document.querySelectorAll('[data-testid=\"bot\"]');"
+            " return b.length ? b[b.length - 1].innerText : ''; })()", timeout=60)
+        # streaming may still be filling in: wait until the full answer is there
+        deadline_js = ("(() => { const b = document.querySelectorAll('[data-testid=\"bot\"]');"
+                       " return b[b.length - 1].innerText; })()")
+        for _ in range(100):
+            if _alnum(shown) == _alnum(want):
+                break
+            time.sleep(0.2)
+            shown = browser.evaluate(deadline_js)
+        assert _alnum(shown) == _alnum(want)
+        user = browser.evaluate("document.querySelector('[data-testid=\"user\"]').innerText")
+        assert "asthma" in user
+        shot = tmp_path / "webui.png"
+        browser.screenshot(shot)
+        assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+        docs_img = REPO / "docs" / "img" / "webui.png"
+        docs_img.parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(shot, docs_img)  # the README's picture, refreshed by every run
+    finally:
+        browser.close()
+        demo.close()

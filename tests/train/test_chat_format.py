@@ -143,3 +143,23 @@ def test_saved_assets_carry_stop_ids(tok, tmp_path):
     assert tok.convert_tokens_to_ids("<|im_end|>") in gen.eos_token_id
     again = AutoTokenizer.from_pretrained(tmp_path)
     assert again.apply_chat_template(SINGLE, tokenize=False) == tok.apply_chat_template(SINGLE, tokenize=False)
+
+
+QWEN25_STYLE = (  # Qwen2.5's own layout: no {% generation %} markers, a default system prompt
+    "{%- if messages[0]['role'] != 'system' %}{{- '<|im_start|>system\\nYou are a helpful assistant.<|im_end|>\\n' }}{%- endif %}"
+    "{%- for message in messages %}{{- '<|im_start|>' + message['role'] + '\\n' + message['content'] + '<|im_end|>\\n' }}{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+
+def test_template_without_generation_markers(tiny_model_dir):
+    """Hub Qwen templates have no {% generation %} markers; labels come from rendered prefixes instead."""
+    from transformers import AutoTokenizer
+
+    tok = AutoTokenizer.from_pretrained(tiny_model_dir)
+    tok.chat_template = QWEN25_STYLE
+    ex, _ = ChatEncoder(tok).encode(MULTI[1:])  # no system message: the template adds its default one
+    assert ex["input_ids"] == tok.apply_chat_template(MULTI[1:], tokenize=True, return_dict=False)
+    assert tok.decode(ex["input_ids"]).startswith("<|im_start|>system\nYou are a helpful assistant.")
+    spans = _spans(ex["labels"])
+    assert [tok.decode(ex["input_ids"][s:e]) for s, e in spans] == ["多休息，多喝水。<|im_end|>", "如果持续，请就医。<|im_end|>"]

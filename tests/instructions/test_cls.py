@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from taiyi.corpus.schema import new_record
@@ -20,28 +21,34 @@ def test_at_least_20_distinct_prompts(lang):
     assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 3 and tpl.empty
 
 
-def _round_trip(records, info):
-    for rec in records:
-        lang = prompt_lang(rec, info)
-        meta = {"lang": lang, "phrasing": 0, "options": offered_names(info, label_order(info, cls.gold_target(rec)), lang)}
-        for k in range(len(load_templates("cls", lang).answers)):
-            assert cls.parse(cls.render(cls.gold_target(rec), meta, k), meta) == cls.gold_target(rec), rec["id"]
-
-
-def test_round_trip_real(shared_datasets):
-    ctc = raw_samples.cblue_text(shared_datasets / "CBLUE/CHIP-CTC/CHIP-CTC_dev.json", "CHIP-CTC", "text")
-    labels = sorted({l for r in ctc for l in r["labels"]})
-    _round_trip(ctc, {"lang": "zh", "label_names": {l: {"zh": l, "en": l} for l in labels}})
-    _round_trip(raw_samples.hoc(shared_datasets / "HoC/blurb_tsv/test.tsv"),
-                {"lang": "en", "label_names": {str(i): {"en": f"hallmark {i}", "zh": f"标志{i}"} for i in range(10)}})
+def _case(rec: dict, info: dict):
+    """Everything a round trip depends on: prompt language, the offered options (all labels), the target."""
+    if rec.get("schema") != "text":
+        return None
+    lang = prompt_lang(rec, info)
+    options = offered_names(info, label_order(info, cls.gold_target(rec)), lang)
+    target = cls.gold_target(rec)
+    return (lang, tuple(map(tuple, options)), tuple(target)), ({"lang": lang, "options": options}, target)
 
 
 def test_round_trip_every_converted_dataset(shared_corpus):
-    seen = set()
-    for rec, info in raw_samples.corpus_records(shared_corpus, "cls"):
-        _round_trip([rec], info)
-        seen.add(info["name"])
-    assert seen
+    """Every distinct label set of every cls dataset in the converted corpus (all labels offered), every phrasing."""
+    cases, per_ds = raw_samples.distinct_cases(shared_corpus, "cls", _case)
+    assert {"CHIP-CTC", "KUAKE-QIC", "hallmarks_of_cancer"} <= set(per_ds), per_ds
+    assert per_ds["CHIP-CTC"] == (22962 + 7682, 44) and per_ds["hallmarks_of_cancer"][1] > 100
+    for meta, target in cases.values():
+        n = len(load_templates("cls", meta["lang"]).answers)
+        for k in range(n):
+            text = cls.render(target, dict(meta, phrasing=k))
+            assert cls.parse(text, dict(meta, phrasing=(k + 1) % n)) == target, (meta, k, text)
+
+
+def test_chip_ctc_offers_all_44_classes_in_words(shared_corpus):
+    info = orjson.loads((shared_corpus / "CHIP-CTC" / "meta.json").read_bytes())
+    rec = next(r for r, i in raw_samples.corpus_records(shared_corpus, "cls") if i["name"] == "CHIP-CTC")
+    ev = cls.examples(rec, random.Random(0), info, mode="eval")[0]
+    assert len(ev.meta["options"]) == 44 and "知情同意" in ev.messages[0]["content"]
+    assert cls.parse(ev.messages[1]["content"], ev.meta) == ev.target == cls.gold_target(rec)
 
 
 INFO = {"name": "KUAKE-QIC", "lang": "zh", "label_names": {k: {"zh": k, "en": k} for k in

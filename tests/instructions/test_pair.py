@@ -6,6 +6,7 @@ import random
 
 import pytest
 
+from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import pair
 from taiyi.instructions.tasks.base import ParseError, load_templates
 from taiyi.instructions.tasks.typed_answers import label_order, offered_names
@@ -21,28 +22,25 @@ def test_at_least_20_distinct_prompts(lang):
     assert len({p["text"] for p in load_templates("pair", lang).prompts}) >= 20
 
 
-def _round_trip(records, info):
-    for rec in records:
-        for lang in ("zh", "en"):
-            meta = {"lang": lang, "phrasing": 0, "options": offered_names(info, label_order(info, [rec["label"]]), lang)}
-            for k in range(len(load_templates("pair", lang).answers)):
-                assert pair.parse(pair.render(rec["label"], meta, k), meta) == rec["label"]
-
-
-def test_round_trip_real(shared_datasets):
-    _round_trip(raw_samples.cblue_pairs(shared_datasets / "CBLUE/KUAKE-QQR/KUAKE-QQR_dev.json", "KUAKE-QQR", "query1", "query2"), QQR)
-
-
 def test_round_trip_every_converted_dataset(shared_corpus):
-    seen = set()
-    for rec, info in raw_samples.corpus_records(shared_corpus, "pair"):
-        _round_trip([rec], info)
-        seen.add(info["name"])
-    assert seen
+    """Every distinct (options, label) of every pair dataset in the converted corpus, both languages, every phrasing."""
+    def case(rec, info):
+        options = tuple(label_order(info, [rec["label"]]))
+        return (info["name"], options, rec["label"]), (info, list(options), rec["label"])
+
+    cases, per_ds = raw_samples.distinct_cases(shared_corpus, "pair", case)
+    assert {"CHIP-STS", "KUAKE-QQR", "KUAKE-QTR"} <= set(per_ds) and per_ds["KUAKE-QQR"][1] == 3, per_ds
+    for info, labels, label in cases.values():
+        for lang in ("zh", "en"):
+            meta = {"lang": lang, "options": offered_names(info, labels, lang)}
+            n = len(load_templates("pair", lang).answers)
+            for k in range(n):
+                text = pair.render(label, dict(meta, phrasing=k))
+                assert pair.parse(text, dict(meta, phrasing=(k + 1) % n)) == label, (meta, k, text)
 
 
 def test_examples():
-    rec = raw_samples.new_record("pairs", id="s1", document_id="s1", dataset="KUAKE-QQR", split="dev", lang="zh",
+    rec = new_record("pairs", id="s1", document_id="s1", dataset="KUAKE-QQR", split="dev", lang="zh",
                                  text_1="茴香是发物吗", text_2="茴香怎么吃？", label="0")
     ins = pair.examples(rec, random.Random(0), QQR)[0]
     assert ins.target == "0" and "茴香是发物吗" in ins.messages[0]["content"] and "部分相关" in ins.messages[0]["content"]

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import random
 
+import orjson
 import pytest
 
 from taiyi.instructions.tasks import re as re_codec
@@ -12,24 +13,17 @@ from taiyi.instructions.tasks.typed_answers import kb_label_kinds, offered_names
 
 from . import raw_samples
 
-INFO_BIORED = {"name": "BioRED", "lang": "en", "tasks": ["ner", "re"], "schema": "kb",
-               "label_names": {"GeneOrGeneProduct": {"en": "gene", "zh": "基因"}, "Association": {"en": "association", "zh": "关联"}}}
-INFO_CMEIE = {"name": "CMeIE", "lang": "zh", "tasks": ["re"], "schema": "kb", "label_names": {}}
 
-
-def assert_round_trip(records, info) -> int:
-    n = 0
-    for rec in records:
-        target = re_codec.gold_target(rec)
-        lang = prompt_lang(rec, info)
-        meta = {"lang": lang, "phrasing": 0, "types": offered_names(info, kb_label_kinds(info, rec)[1], lang)}
-        if not meta["types"]:
-            continue
-        for k in range(len(load_templates("re", lang).answers)):
-            text = re_codec.render(target, meta, k)
-            assert re_codec.parse(text, meta) == target, (rec["id"], k, text)
-        n += 1
-    return n
+def _case(rec: dict, info: dict):
+    """Everything a round trip depends on: prompt language, the offered relation types, the target."""
+    if rec.get("schema") != "kb":
+        return None
+    lang = prompt_lang(rec, info)
+    types = offered_names(info, kb_label_kinds(info, rec)[1], lang)
+    if not types:
+        return None
+    target = re_codec.gold_target(rec)
+    return (lang, tuple(map(tuple, types)), tuple(map(tuple, target))), ({"lang": lang, "types": types}, target)
 
 
 @pytest.mark.parametrize("lang", ["zh", "en"])
@@ -38,33 +32,31 @@ def test_at_least_20_distinct_prompts(lang):
     assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 3 and tpl.empty
 
 
-def test_round_trip_real_biored_and_cmeie(shared_datasets):
-    n = assert_round_trip(raw_samples.pubtator(shared_datasets / "BioRED/pubtator/Test.PubTator", "BioRED"), INFO_BIORED) \
-        if (shared_datasets / "BioRED/pubtator/Test.PubTator").exists() else 0
-    n += assert_round_trip(raw_samples.cmeie(shared_datasets / "CBLUE/CMeIE/CMeIE_dev.json"), INFO_CMEIE)
-    assert n >= 3000
-
-
 def test_round_trip_every_converted_dataset(shared_corpus):
-    seen = set()
-    for rec, info in raw_samples.corpus_records(shared_corpus, "re"):
-        assert_round_trip([rec], info)
-        seen.add(info["name"])
-    assert seen
+    """Every distinct gold target of every re dataset in the converted corpus, in every answer phrasing."""
+    cases, per_ds = raw_samples.distinct_cases(shared_corpus, "re", _case)
+    assert {"CMeIE", "bc5cdr", "biored", "chemprot"} <= set(per_ds), per_ds
+    assert per_ds["CMeIE"][1] > 3000 and per_ds["biored"][1] > 500 and len(cases) > 6000
+    for meta, target in cases.values():
+        n = len(load_templates("re", meta["lang"]).answers)
+        for k in range(n):
+            text = re_codec.render(target, dict(meta, phrasing=k))
+            assert re_codec.parse(text, dict(meta, phrasing=(k + 1) % n)) == target, (meta, k, text)
 
 
-def test_examples_per_type_and_eval():
-    recs = raw_samples.cmeie(raw_samples.Path(__file__).parents[3] / "shared/datasets/CBLUE/CMeIE/CMeIE_dev.json")[:50] \
-        if (raw_samples.Path(__file__).parents[3] / "shared/datasets/CBLUE/CMeIE/CMeIE_dev.json").exists() else []
-    if not recs:
-        pytest.skip("CMeIE not available")
+def test_examples_per_type_and_eval(shared_corpus):
+    info = orjson.loads((shared_corpus / "CMeIE" / "meta.json").read_bytes())
+    # the catalog lists CMeIE's 44 predicates (53 schemas) as relation types, its entity types apart
+    assert len(info["relation_types"]) == 44 and "手术治疗" in info["relation_types"] and "手术治疗" in info["entity_types"]
+    recs = [r for r, i in raw_samples.corpus_records(shared_corpus, "re") if i["name"] == "CMeIE"][:50]
+    assert len(recs) == 50
     for rec in recs:
-        out = re_codec.examples(rec, random.Random(1), INFO_CMEIE)
-        assert out[0].target == re_codec.gold_target(rec)
+        out = re_codec.examples(rec, random.Random(1), info)
+        assert out[0].target == re_codec.gold_target(rec) and len(out[0].meta["types"]) == 44
         for ins in out:
             assert re_codec.parse(ins.messages[1]["content"], ins.meta) == ins.target
             assert {t for t, *_ in ins.target} <= {r for r, _ in ins.meta["types"]}
-        assert len(re_codec.examples(rec, random.Random(1), INFO_CMEIE, mode="eval")) == 1
+        assert len(re_codec.examples(rec, random.Random(1), info, mode="eval")) == 1
 
 
 META = {"lang": "en", "phrasing": 0, "types": [["CID", "chemical-induced disease"]]}

@@ -33,6 +33,7 @@ REQUIRED = {
 OPTIONAL = {
     "paper_table": str, "splits_raw": str, "homepage": str, "paper": str, "license": str, "description": str,
     "label_names": dict, "why": str,
+    "entity_types": list, "relation_types": list,  # kb: which label_names are entity vs relation types (both may share a name)
 }
 
 

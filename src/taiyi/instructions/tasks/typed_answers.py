@@ -44,12 +44,14 @@ NONE_WORDS = frozenset({"", "无", "没有", "暂无", "none", "nil", "null", "n
 PRIMARY_SEPS = ";；"
 
 
+@functools.lru_cache(maxsize=1 << 16)  # pure; answers repeat the same short values (profiled: half of a parse)
 def fold(text: str) -> str:
     """Comparison key for names: NFKC, lower case, no whitespace, no punctuation."""
     text = unicodedata.normalize("NFKC", text).lower()
     return "".join(ch for ch in text if not ch.isspace() and not unicodedata.category(ch).startswith(("P", "S")))
 
 
+@functools.lru_cache(maxsize=1 << 16)
 def fold_name(text: str) -> str:
     """Comparison key for type/label names: NFKC, lower case, whitespace removed (punctuation kept)."""
     return "".join(unicodedata.normalize("NFKC", text).lower().split())
@@ -97,8 +99,8 @@ def split_list(text: str, seps: str | None = None) -> list[str]:
     if not text:
         return []
     if seps is not None:
-        return _split(text, lambda s, i: s[i] in seps)
-    primary = _split(text, lambda s, i: s[i] in PRIMARY_SEPS)
+        return _split(text, lambda s, i: s[i] in seps, seps)
+    primary = _split(text, lambda s, i: s[i] in PRIMARY_SEPS, PRIMARY_SEPS)
     if len(primary) > 1:
         return primary
 
@@ -111,11 +113,27 @@ def split_list(text: str, seps: str | None = None) -> list[str]:
             return not (prev.isdigit() and nxt.isdigit())
         return False
 
-    return _split(text, secondary)
+    return _split(text, secondary, "，、,")
 
 
-def _split(text: str, is_sep) -> list[str]:
-    """Split on separators outside quoted regions (an opening quote up to its closing quote)."""
+@functools.lru_cache(maxsize=64)
+def _char_class(chars: str) -> re.Pattern:
+    return re.compile("[" + re.escape(chars) + "]")
+
+
+def _split(text: str, is_sep, candidates: str) -> list[str]:
+    """Split on separators outside quoted regions (an opening quote up to its closing quote).
+
+    ``candidates``: every character ``is_sep`` can accept; without quotes only their positions are tested (fast path)."""
+    if not any(q in text for q in _OPEN):
+        items, start = [], 0
+        for m in _char_class(candidates).finditer(text):
+            i = m.start()
+            if is_sep(text, i):
+                items.append(text[start:i].strip())
+                start = i + 1
+        items.append(text[start:].strip())
+        return [it for it in items if it != ""]
     items, i, n, start = [], 0, len(text), 0
     while i < n:
         ch = text[i]

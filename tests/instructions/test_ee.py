@@ -118,6 +118,8 @@ CHEST_PAIN = ["胸痛", "否定", [], []]
          "core finding: 胸痛; anatomical site: none; descriptors: none; status: Negated.", EN, [CHEST_PAIN, PNEUMONIA]),
         ("- 肺炎 (anatomical site: 右肺上叶; descriptors: 大叶性)", EN, [PNEUMONIA]),
         ("主体词：肺炎；解剖部位：右肺上叶、左肺下叶；描述词：无；发生状态：无", ZH, [["肺炎", "", [], ["右肺上叶", "左肺下叶"]]]),
+        ("| 主体词 | 解剖部位 | 描述词 | 发生状态 |\n|---|---|---|---|\n| 肺炎 | 右肺上叶 | 大叶性 | 肯定 |\n| 胸痛 | 无 | 无 | 否定 |\n"
+         "表中为全部事件。", ZH, [CHEST_PAIN, PNEUMONIA]),
         ("未发现临床发现事件", ZH, []),
         ("No clinical finding events were found in this note.", EN, []),
         ("无。", ZH, []),

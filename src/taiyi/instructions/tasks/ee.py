@@ -14,8 +14,8 @@ Answer phrasings (``answers:`` in ``templates/ee.<lang>.yaml``, field names and 
   block:   a header line per event (``事件{n}：``) followed by one ``- name：value`` line per attribute
   compact: ``- core（name：value；...）`` with the non-empty attributes only (``bare`` when there are none)
   json:    a JSON list of objects keyed by the field names
-Reading accepts any of them in either language, full/half-width punctuation, bullets, an ``答案：`` prefix and
-prose around the answer. A value is quoted only when the plain answer would not read back exactly (a quoted value
+Reading accepts any of them in either language (and a Markdown table whose header names the fields), full/half-width
+punctuation, bullets, an ``答案：`` prefix and prose around the answer. A value is quoted only when the plain answer would not read back exactly (a quoted value
 is taken literally), so ``parse(render(t)) == t`` holds by construction and is checked on every render.
 """
 
@@ -329,6 +329,7 @@ def _read(text: str, nm: Names) -> list | None:
             return got
     events: list = []
     current: dict | None = None
+    table: list | None = None  # the roles of the columns of a Markdown table being read
     matched = False
 
     def close():
@@ -344,6 +345,18 @@ def _read(text: str, nm: Names) -> list | None:
         line = unicodedata.normalize("NFC", raw_line).strip()
         if not line:
             continue
+        if line.startswith(("|", "｜")) and line.count(line[0]) >= 3:  # a Markdown table row
+            cells = [c.strip() for c in re.split(r"[|｜]", line.strip("|｜ "))]
+            roles = [nm.field_of.get(field_key(c)) for c in cells]
+            if all(roles) and "core_name" in roles:
+                close()
+                table = roles
+            elif table and len(cells) == len(table) and not all(re.fullmatch(r":?-{2,}:?", c) for c in cells):
+                close()
+                current = {r: (c, c[:1] in _QUOTE_OPEN) for r, c in zip(table, cells)}
+                close()
+            continue
+        table = None
         bulleted = strip_bullet(line) != line
         line = strip_bullet(line)
         head = _HEADER.match(line)

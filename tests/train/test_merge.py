@@ -19,9 +19,9 @@ bnb = pytest.importorskip("bitsandbytes")
 def qlora_run(tiny_recipe, tiny_model_dir, instruction_files, tmp_path_factory):
     out = tmp_path_factory.mktemp("qlora")
     raw = tiny_recipe(tiny_model_dir, instruction_files, out, quantization="4bit", learning_rate=2e-2)
-    raw["stages"]["stage1"]["max_steps"] = 3
+    raw["stages"]["stage1"]["max_steps"], raw["stages"]["stage2"]["max_steps"] = 3, 2
     rec = recipe_from_dict(raw)
-    paths = run_training(rec, stages=("stage1",), progress=False)
+    paths = run_training(rec, progress=False)  # stage 2 continues the stage-1 adapter on the 4-bit base
     return rec, paths
 
 
@@ -55,7 +55,7 @@ def test_merged_generates_like_base_plus_adapter(qlora_run, tiny_model_dir, tmp_
     from transformers import AutoModelForCausalLM, AutoTokenizer, GenerationConfig
 
     _, paths = qlora_run
-    adapter = paths["stage1"]["adapter"]
+    adapter = paths["stage2"]["adapter"]
     merged_dir = merge_adapter(str(tiny_model_dir), adapter, tmp_path / "merged", dtype="float32")
     tok = AutoTokenizer.from_pretrained(merged_dir)
     merged = AutoModelForCausalLM.from_pretrained(merged_dir, dtype=torch.float32).eval()

@@ -54,3 +54,47 @@ def test_serve_vllm_says_why_it_cannot_run():
         pytest.skip("vllm and CUDA present")
     res = runner.invoke(app, ["serve", "--engine", "vllm", "--model", "Qwen/Qwen2.5-7B-Instruct"])
     assert res.exit_code == 2 and "--engine vllm:" in res.output and ("not installed" in res.output or "CUDA" in res.output)
+
+
+def test_serve_command_runs_a_real_server(tiny_model_dir):
+    """`taiyi serve` as a user starts it: a subprocess on a free loopback port, stopped at the end."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+    from pathlib import Path
+
+    import httpx
+
+    from taiyi.infer.server import free_port
+
+    port = free_port()
+    taiyi = Path(sys.executable).with_name("taiyi")
+    proc = subprocess.Popen([str(taiyi), "serve", "--model", str(tiny_model_dir), "--port", str(port),
+                             "--api-key", "k3y", "--max-new-tokens", "4", "--served-model-name", "taiyi-tiny"],
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, env={**os.environ, "HF_HUB_OFFLINE": "1"})
+    try:
+        url = f"http://127.0.0.1:{port}"
+        deadline = time.monotonic() + 60
+        while True:
+            assert proc.poll() is None, proc.stderr.read().decode()[-2000:]
+            try:
+                if httpx.get(url + "/health", timeout=2).status_code == 200:
+                    break
+            except httpx.TransportError:
+                pass
+            assert time.monotonic() < deadline, "server did not come up within 60 s"
+            time.sleep(0.2)
+        assert httpx.get(url + "/v1/models").status_code == 401
+        r = httpx.post(url + "/v1/chat/completions", headers={"Authorization": "Bearer k3y"}, timeout=60,
+                       json={"messages": [{"role": "user", "content": "hi"}]})
+        assert r.status_code == 200 and r.json()["model"] == "taiyi-tiny"
+        assert r.json()["usage"]["completion_tokens"] <= 4  # the server default --max-new-tokens applies
+    finally:
+        proc.send_signal(signal.SIGINT)
+        try:
+            proc.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            proc.wait(timeout=10)

@@ -145,3 +145,23 @@ def test_vllm_server_command():
     assert cmd[1:3] == ["-m", "vllm.entrypoints.openai.api_server"]
     assert cmd[cmd.index("--api-key") + 1] == "k" and "--enable-lora" in cmd
     assert cmd[cmd.index("--quantization") + 1] == "bitsandbytes"
+
+
+def test_openai_engine_drives_the_server(server, engine):
+    """The `openai` backend: the same Engine calls against a remote endpoint (here our own server)."""
+    from taiyi.infer.engine import EngineError, load_engine
+
+    remote = load_engine(endpoint=server.url + "/v1", api_key="unused")
+    assert remote.model_name == engine.model_name  # taken from /v1/models
+    convs = [MSGS, [{"role": "user", "content": "阿司匹林是什么？"}], [{"role": "user", "content": "hi"}]]
+    params = DEFAULTS.replace(max_new_tokens=6)
+    assert remote.generate(convs, params) == engine.generate(convs, params)
+    full = remote.generate_full(convs[:1], params)[0]
+    assert full.completion_tokens == 6 and full.finish_reason == "length"
+    assert "".join(remote.stream(MSGS, params)) == engine.generate([MSGS], params)[0]
+    assert remote.count_tokens(MSGS) > 0
+    with pytest.raises(EngineError, match="loglikelihood|log-likelihood"):
+        remote.loglikelihood([(MSGS, "yes")])
+    with pytest.raises(EngineError, match="request failed"):
+        remote.generate([[{"role": "user", "content": "x" * 20000}]], params)
+    remote.close()

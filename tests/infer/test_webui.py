@@ -49,6 +49,7 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         browser.navigate(f"http://127.0.0.1:{port}/")
         browser.wait_for("!!document.querySelector('textarea')", timeout=60)
         assert browser.evaluate("document.body.innerText").count("NER") >= 2  # the example prompts are on the page
+        browser.screenshot(tmp_path / "webui-examples.png")
         browser.evaluate("document.querySelector('textarea').focus()")
         browser.type_text(question)
         browser.press_enter()
@@ -71,7 +72,8 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
         docs_img = REPO / "docs" / "img" / "webui.png"
         docs_img.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, docs_img)  # the README's picture, refreshed by every run
+        shutil.copyfile(shot, docs_img)  # the README's pictures, refreshed by every run
+        shutil.copyfile(tmp_path / "webui-examples.png", docs_img.with_name("webui-examples.png"))
     finally:
         browser.close()
         demo.close()

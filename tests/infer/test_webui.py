@@ -31,6 +31,21 @@ def test_history_messages_accepts_gradio_formats():
     assert history_messages([["a", "b"]]) == [{"role": "user", "content": "a"}, {"role": "assistant", "content": "b"}]
 
 
+LAST_BOT = ("(() => { const b = document.querySelectorAll('[data-testid=\"bot\"]');"
+            " return b.length ? b[b.length - 1].innerText : ''; })()")
+
+
+def _wait_for_answer(browser, want: str, n_bots: int, timeout: float = 60.0) -> str:
+    """Wait until the page shows ``n_bots`` answers and the last one is ``want`` (streaming fills it in)."""
+    browser.wait_for(f"document.querySelectorAll('[data-testid=\"bot\"]').length >= {n_bots}", timeout=timeout)
+    deadline = time.monotonic() + timeout
+    shown = browser.evaluate(LAST_BOT)
+    while _alnum(shown) != _alnum(want) and time.monotonic() < deadline:
+        time.sleep(0.2)
+        shown = browser.evaluate(LAST_BOT)
+    return shown
+
+
 def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
     binary = headless_chromium.chromium_binary()
     if binary is None:
@@ -38,10 +53,15 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
     from taiyi.infer.server import free_port
     from taiyi.infer.webui import launch_webui
 
+    label, example = next((lab, p) for lab, p in EXAMPLES if lab == "NER · English")
+    system = {"role": "system", "content": DEFAULT_SYSTEM}
+    want1 = engine.generate([[system, {"role": "user", "content": example}]], PARAMS)[0]
     question = "What is asthma? 哮喘是什么？"
-    want = engine.generate([[{"role": "system", "content": DEFAULT_SYSTEM}, {"role": "user", "content": question}]],
-                           PARAMS)[0]
-    assert _alnum(want), "the expected answer should have visible characters"
+    # the second turn is answered with the first exchange in its history
+    want2 = engine.generate([[system, {"role": "user", "content": example}, {"role": "assistant", "content": want1},
+                              {"role": "user", "content": question}]], PARAMS)[0]
+    no_history = engine.generate([[system, {"role": "user", "content": question}]], PARAMS)[0]
+    assert _alnum(want1) and _alnum(want2) and _alnum(want2) not in (_alnum(want1), _alnum(no_history))
     port = free_port()
     demo = launch_webui(engine, PARAMS, port=port, block=False)
     browser = headless_chromium.Chromium(binary)
@@ -50,23 +70,23 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         browser.wait_for("!!document.querySelector('textarea')", timeout=60)
         assert browser.evaluate("document.body.innerText").count("NER") >= 2  # the example prompts are on the page
         browser.screenshot(tmp_path / "webui-examples.png")
+
+        # 1. click an example: it is sent as the first message
+        clicked = browser.evaluate(
+            "(() => { const el = Array.from(document.querySelectorAll('button'))"
+            f".find(b => b.innerText.trim() === {label!r}); if (!el) return false; el.click(); return true; }})()")
+        assert clicked, f"example button {label!r} not found"
+        assert _alnum(_wait_for_answer(browser, want1, 1)) == _alnum(want1)
+        assert "Famotidine" in browser.evaluate("document.querySelector('[data-testid=\"user\"]').innerText")
+
+        # 2. type a follow-up question: answered with the history
         browser.evaluate("document.querySelector('textarea').focus()")
         browser.type_text(question)
         browser.press_enter()
-        shown = browser.wait_for(
-            "(() => { const b = document.querySelectorAll('[data-testid=\"bot\"]');"
-            " return b.length ? b[b.length - 1].innerText : ''; })()", timeout=60)
-        # streaming may still be filling in: wait until the full answer is there
-        deadline_js = ("(() => { const b = document.querySelectorAll('[data-testid=\"bot\"]');"
-                       " return b[b.length - 1].innerText; })()")
-        for _ in range(100):
-            if _alnum(shown) == _alnum(want):
-                break
-            time.sleep(0.2)
-            shown = browser.evaluate(deadline_js)
-        assert _alnum(shown) == _alnum(want)
-        user = browser.evaluate("document.querySelector('[data-testid=\"user\"]').innerText")
-        assert "asthma" in user
+        assert _alnum(_wait_for_answer(browser, want2, 2)) == _alnum(want2)
+        users = browser.evaluate("Array.from(document.querySelectorAll('[data-testid=\"user\"]')).map(u => u.innerText)")
+        assert len(users) == 2 and "asthma" in users[1]
+
         shot = tmp_path / "webui.png"
         browser.screenshot(shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000

@@ -63,7 +63,8 @@ class HFEngine(Engine):
         self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
         self.batch_size = max(1, int(batch_size))
         self.model_name = model_name or Path(str(adapter or model).rstrip("/")).name
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # one model call at a time
+        self._tok_lock = threading.Lock()  # the Rust tokenizer may not be entered from two threads at once
 
         torch_dtype = self._resolve_dtype(dtype, torch)
         load_kw: dict = {"dtype": torch_dtype}
@@ -153,11 +154,17 @@ class HFEngine(Engine):
     # ---------------------------------------------------------------- encoding
     def encode(self, messages: list[Message]) -> list[int]:
         """Token ids of the chat prompt, ending with the assistant generation prompt."""
-        text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-        return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._tok_lock:
+            text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.encode(messages))
+
+    def count_text_tokens(self, text: str) -> int:
+        """Tokens of a bare text (e.g. a streamed answer, for usage figures)."""
+        with self._tok_lock:
+            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
 
     def _check_length(self, n: int, where: str) -> None:
         if self.max_context is not None and n >= self.max_context:
@@ -225,7 +232,8 @@ class HFEngine(Engine):
             if t in self.stop_ids:
                 toks, stopped = toks[:j], True
                 break
-        text = self.tokenizer.decode(toks, skip_special_tokens=True)
+        with self._tok_lock:
+            text = self.tokenizer.decode(toks, skip_special_tokens=True)
         text, hit = cut_at_stop(text, params.stop)
         reason = "stop" if (stopped or hit or len(toks) < max_new) else "length"
         return Completion(text, prompt_len, len(toks) + int(stopped), reason)
@@ -297,7 +305,8 @@ class HFEngine(Engine):
         seqs = []
         for k, (msgs, cont) in enumerate(pairs):
             p = self.encode(msgs)
-            c = self.tokenizer(cont, add_special_tokens=False)["input_ids"]
+            with self._tok_lock:
+                c = self.tokenizer(cont, add_special_tokens=False)["input_ids"]
             if not c:
                 raise ValueError(f"pair {k}: empty continuation")
             self._check_length(len(p) + len(c), f"pair {k}")

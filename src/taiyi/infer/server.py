@@ -362,9 +362,9 @@ def _sse(engine: Engine, req: ChatRequest, params: GenerationParams, rid: str, c
 
 
 def _text_tokens(engine: Engine, text: str) -> int:
-    tok = getattr(engine, "tokenizer", None)
-    if tok is not None:
-        return len(tok(text, add_special_tokens=False)["input_ids"])
+    count = getattr(engine, "count_text_tokens", None)
+    if count is not None:
+        return count(text)
     return max(0, engine.count_tokens([{"role": "assistant", "content": text}]) - engine.count_tokens([]))
 
 

@@ -102,6 +102,8 @@ EN_META = {"lang": "en", "phrasing": 0, "choices": ["yes", "no", "maybe"]}
         ("The answer is (B).", EN_META, "no"),
         ("* yes\nThe study supports this conclusion.", EN_META, "yes"),
         ("Yes, the results show a significant effect.", EN_META, "yes"),
+        ("The text belongs to: C.", EN_META, "maybe"),
+        ("所属类别：B", ZH_META, "4小时内"),
     ],
 )
 def test_parse_sloppy(text, meta, expected):

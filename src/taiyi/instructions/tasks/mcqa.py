@@ -107,6 +107,8 @@ _CUE_LETTER = re.compile(
     r"(?i:答案|正确答案|选项|应选|选择|选|answer|option|choice|choose)\s*(?i:是|为|应为|应该是|应当是|is|:|：)?\s*"
     r"(?i:option\s*)?[(\[（【]?\s*([A-Z])\s*[)\]）】]?(?![A-Za-z])"
 )
+# "<any lead-in>: C" — a lone option letter closing the answer after a colon (e.g. a wrong task's answer prefix).
+_TAIL_LETTER = re.compile(r"[:：]\s*[(\[（【]?([A-Z])[)\]）】]?[.。]?\s*$")
 
 
 def parse(text: str, meta: dict) -> str:
@@ -146,6 +148,9 @@ def parse(text: str, meta: dict) -> str:
     for m in _CUE_LETTER.finditer(norm_raw):
         if m.group(1) in letters:
             return choices[letters.index(m.group(1))]
+    m = _TAIL_LETTER.search(norm_raw)
+    if m and m.group(1) in letters:
+        return choices[letters.index(m.group(1))]
     # 3. an option's text inside a longer answer: the earliest, longest one. Words like yes/no/maybe count only
     # at the very start ("Yes, because ..."), ASCII options only as whole words.
     low = _norm(raw)

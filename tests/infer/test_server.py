@@ -165,3 +165,35 @@ def test_openai_engine_drives_the_server(server, engine):
     with pytest.raises(EngineError, match="request failed"):
         remote.generate([[{"role": "user", "content": "x" * 20000}]], params)
     remote.close()
+
+
+def test_micro_batcher_waits_only_for_requests_on_their_way():
+    import time
+
+    from taiyi.infer.engine import Completion, Engine
+    from taiyi.infer.server import MicroBatcher
+
+    class Echo(Engine):
+        def __init__(self):
+            self.calls = []
+
+        def generate_full(self, conversations, params=None):
+            self.calls.append(len(conversations))
+            return [Completion(c[-1]["content"].upper()) for c in conversations]
+
+    eng = Echo()
+    b = MicroBatcher(eng, max_batch=8, wait_ms=2000)
+    try:
+        t = time.monotonic()
+        assert b.submit([{"role": "user", "content": "a"}], DEFAULTS).result(timeout=5).text == "A"
+        assert time.monotonic() - t < 1.0, "a lone request must not wait out the batching window"
+        with b.arriving():  # a second request is being validated: the first one waits for it
+            f1 = b.submit([{"role": "user", "content": "b"}], DEFAULTS)
+            time.sleep(0.2)
+            f2 = b.submit([{"role": "user", "content": "c"}], DEFAULTS)
+        assert [f1.result(timeout=5).text, f2.result(timeout=5).text] == ["B", "C"]
+        g1 = b.submit([{"role": "user", "content": "d"}], DEFAULTS.replace(max_new_tokens=3))
+        assert g1.result(timeout=5).text == "D"
+        assert eng.calls == [1, 2, 1]
+    finally:
+        b.close()

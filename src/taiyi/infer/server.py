@@ -45,8 +45,10 @@ class MicroBatcher:
     """Collects requests for up to ``wait_ms`` (or until ``max_batch``) and answers them with one engine call.
 
     One worker thread owns the engine calls. While a batch runs, new requests queue up and form the next batch,
-    so under load batches fill without any waiting. Requests with different decoding settings are split into
-    groups (one ``generate_full`` call per distinct ``GenerationParams``).
+    so under load batches fill without any waiting. The window is only waited out while other requests are
+    known to be on their way (``arriving``: received, still being validated/tokenised), so a lone request is
+    answered at once. Requests with different decoding settings are split into groups (one ``generate_full``
+    call per distinct ``GenerationParams``).
     """
 
     def __init__(self, engine: Engine, max_batch: int = 16, wait_ms: float = 10.0) -> None:
@@ -55,8 +57,21 @@ class MicroBatcher:
         self.wait_s = max(0.0, wait_ms) / 1000.0
         self._queue: queue.Queue = queue.Queue()
         self.batches = 0  # engine calls made (for /health and tests)
+        self._arriving = 0
+        self._arriving_lock = threading.Lock()
         self._thread = threading.Thread(target=self._loop, name="taiyi-batcher", daemon=True)
         self._thread.start()
+
+    @contextlib.contextmanager
+    def arriving(self):
+        """Mark a request that will be submitted shortly (the batcher waits for it, up to the window)."""
+        with self._arriving_lock:
+            self._arriving += 1
+        try:
+            yield
+        finally:
+            with self._arriving_lock:
+                self._arriving -= 1
 
     def submit(self, messages: list[Message], params: GenerationParams) -> Future:
         fut: Future = Future()
@@ -75,7 +90,7 @@ class MicroBatcher:
                 item = self._queue.get_nowait()
             except queue.Empty:
                 left = deadline - time.monotonic()
-                if left <= 0:
+                if left <= 0 or self._arriving == 0:
                     break
                 try:
                     item = self._queue.get(timeout=left)
@@ -280,17 +295,20 @@ def create_app(
         except orjson.JSONDecodeError as exc:
             raise RequestError(f"the request body is not valid JSON ({exc})") from None
         req = ChatRequest(body, defaults, max_tokens_limit)
-        prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
-        params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
         rid = f"chatcmpl-{uuid.uuid4().hex}"
         now = int(time.time())
         if req.stream:
+            prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
+            params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
             return StreamingResponse(
                 _sse(engine, req, params, rid, now, prompt_tokens),
                 media_type="text/event-stream",
                 headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
             )
-        futures = [asyncio.wrap_future(batcher.submit(req.messages, params)) for _ in range(req.n)]
+        with batcher.arriving():
+            prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
+            params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
+            futures = [asyncio.wrap_future(batcher.submit(req.messages, params)) for _ in range(req.n)]
         try:
             results: list[Completion] = await asyncio.gather(*futures)
         except ValueError as exc:  # the engine refused the input (e.g. too long after all)

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import shutil
 import time
 from pathlib import Path
@@ -90,10 +91,12 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         shot = tmp_path / "webui.png"
         browser.screenshot(shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-        docs_img = REPO / "docs" / "img" / "webui.png"
-        docs_img.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(shot, docs_img)  # the README's pictures, refreshed by every run
-        shutil.copyfile(tmp_path / "webui-examples.png", docs_img.with_name("webui-examples.png"))
+        # the docs' pictures: written when missing, refreshed with TAIYI_UPDATE_SCREENSHOTS=1 (tests leave the tree clean)
+        docs_img = REPO / "docs" / "img"
+        for name in ("webui.png", "webui-examples.png"):
+            if not (docs_img / name).exists() or os.environ.get("TAIYI_UPDATE_SCREENSHOTS") == "1":
+                docs_img.mkdir(parents=True, exist_ok=True)
+                shutil.copyfile(tmp_path / name, docs_img / name)
     finally:
         browser.close()
         demo.close()

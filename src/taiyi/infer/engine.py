@@ -9,7 +9,7 @@ out" and must not care whether the model is a local merged directory, a base mod
 from __future__ import annotations
 
 import dataclasses
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import Iterator, Sequence
 
 Message = dict  # {"role": "system" | "user" | "assistant", "content": str}

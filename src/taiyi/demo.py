@@ -223,7 +223,7 @@ def write_demo_report(res: DemoResult, paths: dict) -> Path:
         "",
         "![loss](loss.png)",
         "",
-        f"Per-stage logs: `runs/*/stage1/train_log.jsonl`, `runs/*/stage2/train_log.jsonl`; full evaluation reports "
+        "Per-stage logs: `runs/*/stage1/train_log.jsonl`, `runs/*/stage2/train_log.jsonl`; full evaluation reports "
         "(per type, per template, worst examples): `eval/stage1/report.md`, `eval/stage2/report.md`; instruction "
         "statistics: `instructions/stats.md`.",
         "",
@@ -266,8 +266,8 @@ def print_summary(res: DemoResult) -> None:
     console.print(table)
     q, a = res.chat
     console.print("[bold]Chat[/bold] (stage-2 model)")
-    console.print(f"[dim]user:[/dim] {q[:300]}", highlight=False, markup=False)
-    console.print(f"model: {a}", highlight=False, markup=False)
+    console.print("user: " + q[:300], highlight=False, markup=False, style="dim")
+    console.print("model: " + a, highlight=False, markup=False)
     verdict = "[green]PASS[/green]" if res.passed else "[red]FAIL[/red]"
     console.print(f"{verdict}: parse failures {res.parse_failure_rate:.1%} (≤ {MAX_PARSE_FAILURE_RATE:.0%}), "
                   f"extraction F1 {res.extraction_f1:.1f} (> 0); total {sum(res.seconds.values()):.0f} s; "

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import pytest
-
 from taiyi.evaluate import report, runner
 from taiyi.files import read_json
 

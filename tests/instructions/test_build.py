@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import pytest
 
 from . import fake_codec
 from taiyi.corpus.schema import make_passages, new_record
-from taiyi.files import DataError, read_json, read_jsonl, write_json, write_jsonl
+from taiyi.files import DataError, read_jsonl, write_json, write_jsonl
 from taiyi.instructions.build import build
 from taiyi.instructions.config import parse_config
 from taiyi.instructions.decontaminate import doc_key

@@ -35,7 +35,6 @@ from taiyi.instructions.mix import DatasetPlan, codec_available, draw_count, pla
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks import base as tasks_base
-from taiyi.instructions.tasks.base import Instruction
 
 _WORKER: dict[str, Any] = {}
 

@@ -90,7 +90,7 @@ class BuildStats:
                     col_tot[lang] += n
                 out.append(f"| {label} | " + " | ".join(f"{n:,}" for n in row) + f" | {sum(row):,} |")
             tot = [col_tot[lang] for lang, _ in LANG_COLUMNS]
-            out += [f"| **Total** | " + " | ".join(f"{n:,}" for n in tot) + f" | **{sum(tot):,}** |", ""]
+            out += ["| **Total** | " + " | ".join(f"{n:,}" for n in tot) + f" | **{sum(tot):,}** |", ""]
         out += ["## Dropped", "", "| Reason | Records |", "|---|---:|"]
         out += [f"| {r} | {n:,} |" for r, n in sorted(self.dropped.items())] or ["| (none) | 0 |"]
         out.append("")

@@ -1,16 +1,12 @@
 from __future__ import annotations
 
-import os
-import shutil
 import time
-from pathlib import Path
 
 import pytest
 
 from taiyi.infer.engine import GenerationParams
 from taiyi.infer.webui import DEFAULT_SYSTEM, EXAMPLES, history_messages
 
-REPO = Path(__file__).resolve().parents[2]
 PARAMS = GenerationParams.greedy(max_new_tokens=12, repetition_penalty=5.0)
 
 
@@ -91,12 +87,6 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         shot = tmp_path / "webui.png"
         browser.screenshot(shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
-        # the docs' pictures: written when missing, refreshed with TAIYI_UPDATE_SCREENSHOTS=1 (tests leave the tree clean)
-        docs_img = REPO / "docs" / "img"
-        for name in ("webui.png", "webui-examples.png"):
-            if not (docs_img / name).exists() or os.environ.get("TAIYI_UPDATE_SCREENSHOTS") == "1":
-                docs_img.mkdir(parents=True, exist_ok=True)
-                shutil.copyfile(tmp_path / name, docs_img / name)
     finally:
         browser.close()
         demo.close()

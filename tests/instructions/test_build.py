@@ -154,20 +154,25 @@ def test_unknown_dataset_in_config(corpus, tmp_path):
         build(parse_config({"datasets": ["nope"]}), corpus, tmp_path / "o", progress=False)
 
 
-def test_real_codecs_on_converted_datasets(request, tmp_path):
-    """Integration: the real codecs on ../shared/datasets converted (skips while codecs are missing)."""
-    from taiyi.instructions.tasks import base
+def test_real_codecs_on_converted_datasets(shared_corpus, tmp_path):
+    """Integration: the real codecs on ../shared/datasets converted: both stages, stats.md naming every task type
+    the training splits hold, every benchmark whose data is present, no document shared with an eval record."""
+    from taiyi.files import read_json
+    from taiyi.instructions.benchmarks import load_benchmarks, zero_shot_datasets
+    from taiyi.instructions.stats import TASK_TYPES
 
-    for task in ("ner", "re", "cls", "mcqa"):
-        try:
-            base.get_codec(task)
-        except ModuleNotFoundError:
-            pytest.skip(f"the {task} codec (taiyi.instructions.tasks.{task}) is not written yet")
-    shared_corpus = request.getfixturevalue("shared_corpus")  # converted only once the codecs exist
     cfg = parse_config({"caps": {"default": 200}, "eval_limit": 50, "dedup": {"near": False}})
     out = tmp_path / "real"
     man = build(cfg, shared_corpus, out, progress=False, num_proc=2)
     assert man["outputs"]["stage1.jsonl"]["records"] > 0 and man["outputs"]["stage2.jsonl"]["records"] > 0
-    assert (out / "eval" / "BC5CDR-Chem.jsonl").is_file()
+    zero_shot = zero_shot_datasets()
+    trained_tasks = {t for d in shared_corpus.iterdir() if (d / "train.jsonl").is_file() and d.name not in zero_shot
+                     for t in read_json(d / "meta.json")["tasks"]}
+    assert {"ner", "re", "ee", "cls", "pair", "mt", "mcqa", "qa", "dialogue"} <= trained_tasks
+    stats = (out / "stats.md").read_text(encoding="utf-8")
+    for task in trained_tasks:
+        assert f"| {TASK_TYPES[task]} |" in stats, task
+    present = {b.name for b in load_benchmarks().values() if b.find_dataset(shared_corpus)}
+    assert {p.stem for p in (out / "eval").glob("*.jsonl")} == present and len(present) == 12
     eval_docs = {doc_key(r) for p in (out / "eval").glob("*.jsonl") for r in read_jsonl(p)}
     assert not eval_docs & {doc_key(r) for r in read_jsonl(out / "stage2.jsonl")}

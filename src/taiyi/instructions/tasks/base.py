@@ -45,6 +45,18 @@ class Instruction:
     document_id: str
     meta: dict = field(default_factory=dict)
 
+    @classmethod
+    def for_record(cls, record: dict, task: str, prompt: dict, *, lang: str, target: Any, meta: dict,
+                   user: str | None = None, answer: str | None = None, messages: list[dict] | None = None,
+                   variant: Any = None) -> "Instruction":
+        """An instruction made from one corpus record with one template ``prompt``: a user/assistant pair (or the
+        given ``messages``), id ``<dataset>/<record id>/<task>[/<variant>]``, the record's document id."""
+        if messages is None:
+            messages = [{"role": "user", "content": user}, {"role": "assistant", "content": answer}]
+        rid = f"{record['dataset']}/{record['id']}/{task}" + ("" if variant is None else f"/{variant}")
+        return cls(id=rid, dataset=record["dataset"], task=task, lang=lang, template_id=prompt["id"],
+                   messages=messages, target=target, document_id=record["document_id"], meta=meta)
+
     def to_record(self, *, stage: str | None = None, with_target: bool = False) -> dict:
         rec = asdict(self)
         if stage is not None:

@@ -50,16 +50,13 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     sep = "、" if lang == "zh" else "; "
     user = fill(prompt["text"], text=record["text"].strip(), options=sep.join(d for _, d in offered))
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}/0",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
-            messages=[{"role": "user", "content": user}, {"role": "assistant", "content": render(target, meta)}],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
+            user=user,
+            answer=render(target, meta),
             target=target,
-            document_id=record["document_id"],
             meta=meta,
+            variant=0,
         )
     ]
 

@@ -70,15 +70,10 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
             content = render(content, meta)
         messages.append({"role": t["role"], "content": content})
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
             messages=messages,
             target=turns[-1]["content"].strip(),
-            document_id=record["document_id"],
             meta=meta,
         )
     ]

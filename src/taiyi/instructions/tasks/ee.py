@@ -432,17 +432,13 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     prompt = tpl.prompt(rng)
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers))}
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}/0",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
-            messages=[{"role": "user", "content": fill(prompt["text"], text=text)},
-                      {"role": "assistant", "content": render(target, meta)}],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
+            user=fill(prompt["text"], text=text),
+            answer=render(target, meta),
             target=target,
-            document_id=record["document_id"],
             meta=meta,
+            variant=0,
         )
     ]
 

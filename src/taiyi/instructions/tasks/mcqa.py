@@ -64,15 +64,11 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     )
     answer = render(target, meta)
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
-            messages=[{"role": "user", "content": user}, {"role": "assistant", "content": answer}],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
+            user=user,
+            answer=answer,
             target=target,
-            document_id=record["document_id"],
             meta=meta,
         )
     ]

@@ -59,16 +59,13 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
         meta = {"lang": src, "phrasing": rng.randrange(len(tpl.answers)), "source_lang": src, "target_lang": tgt}
         user = prompt["text"].replace("{src}", names[src]).replace("{tgt}", names[tgt]).replace("{text}", src_text)
         out.append(
-            Instruction(
-                id=f"{record['dataset']}/{record['id']}/{TASK}/{src}2{tgt}",
-                dataset=record["dataset"],
-                task=TASK,
-                lang=src,
-                template_id=prompt["id"],
-                messages=[{"role": "user", "content": user}, {"role": "assistant", "content": render(tgt_text, meta)}],
+            Instruction.for_record(
+                record, TASK, prompt, lang=src,
+                user=user,
+                answer=render(tgt_text, meta),
                 target=tgt_text,
-                document_id=record["document_id"],
                 meta=meta,
+                variant=f"{src}2{tgt}",
             )
         )
     return out

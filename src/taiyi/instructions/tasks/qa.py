@@ -51,19 +51,13 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
         prompt = tpl.prompt(rng)
         meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers))}
         out.append(
-            Instruction(
-                id=f"{record['dataset']}/{record['id']}/{TASK}/{i}",
-                dataset=record["dataset"],
-                task=TASK,
-                lang=lang,
-                template_id=prompt["id"],
-                messages=[
-                    {"role": "user", "content": prompt["text"].replace("{question}", question)},
-                    {"role": "assistant", "content": render(target, meta)},
-                ],
+            Instruction.for_record(
+                record, TASK, prompt, lang=lang,
+                user=prompt["text"].replace("{question}", question),
+                answer=render(target, meta),
                 target=target,
-                document_id=record["document_id"],
                 meta=meta,
+                variant=i,
             )
         )
     return out

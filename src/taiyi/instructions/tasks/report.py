@@ -74,15 +74,11 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "sections": sections}
     user = prompt["text"].replace("{sections}", tpl.raw["section_separator"].join(sections)).replace("{text}", text)
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
-            messages=[{"role": "user", "content": user}, {"role": "assistant", "content": render(target, meta)}],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
+            user=user,
+            answer=render(target, meta),
             target=target,
-            document_id=record["document_id"],
             meta=meta,
         )
     ]

@@ -55,18 +55,11 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     prompt = prompts[rng.randrange(len(prompts))]
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers[kind])), "kind": kind}
     return [
-        Instruction(
-            id=f"{record['dataset']}/{record['id']}/{TASK}",
-            dataset=record["dataset"],
-            task=TASK,
-            lang=lang,
-            template_id=prompt["id"],
-            messages=[
-                {"role": "user", "content": prompt["text"].replace("{text}", text)},
-                {"role": "assistant", "content": render(target, meta)},
-            ],
+        Instruction.for_record(
+            record, TASK, prompt, lang=lang,
+            user=prompt["text"].replace("{text}", text),
+            answer=render(target, meta),
             target=target,
-            document_id=record["document_id"],
             meta=meta,
         )
     ]

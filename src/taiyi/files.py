@@ -26,6 +26,12 @@ class DataError(ValueError):
 
 def read_jsonl(path: str | Path) -> Iterator[dict]:
     """Yield the objects of a JSONL file; a malformed line raises DataError naming file and line."""
+    for _, obj in read_jsonl_numbered(path):
+        yield obj
+
+
+def read_jsonl_numbered(path: str | Path) -> Iterator[tuple[int, dict]]:
+    """(line number, object) for each non-blank line, for readers that cite lines in their own errors."""
     path = Path(path)
     with open(path, "rb") as fh:
         for line_no, line in enumerate(fh, 1):
@@ -37,7 +43,7 @@ def read_jsonl(path: str | Path) -> Iterator[dict]:
                 raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
             if not isinstance(obj, dict):
                 raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
-            yield obj
+            yield line_no, obj
 
 
 def dumps(obj: Any) -> bytes:

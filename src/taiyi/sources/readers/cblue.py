@@ -34,9 +34,8 @@ from pathlib import Path
 from typing import Iterator
 
 from taiyi.corpus.schema import make_passages, new_record
-import orjson
 
-from taiyi.files import DataError, read_json
+from taiyi.files import DataError, read_json, read_jsonl_numbered
 from taiyi.sources.registry import register_reader
 
 log = logging.getLogger(__name__)
@@ -68,21 +67,6 @@ def _json_list(path: Path) -> list:
         if not isinstance(item, dict):
             raise DataError(f"{path}: record {i}: expected a JSON object, got {type(item).__name__}")
     return data
-
-
-def _jsonl(path: Path) -> Iterator[tuple[int, dict]]:
-    """(physical line number, object) for each non-blank line; a bad line is a DataError naming file and line."""
-    with open(path, "rb") as fh:
-        for line_no, line in enumerate(fh, 1):
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
-            yield line_no, obj
 
 
 def _field(path: Path, where: str, item: dict, key: str):
@@ -178,7 +162,7 @@ def read_cblue_re(
     for split, path in _split_files(root, files, optional):
         ids: set[str] = set()
         skipped = 0
-        for line_no, item in _jsonl(path):
+        for line_no, item in read_jsonl_numbered(path):
             where = f"line {line_no}"
             text = _field(path, where, item, "text")
             rid = _record_id(split, item, line_no)

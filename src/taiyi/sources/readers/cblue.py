@@ -34,7 +34,6 @@ from pathlib import Path
 from typing import Iterator
 
 from taiyi.corpus.schema import make_passages, new_record
-
 from taiyi.files import DataError, read_json, read_jsonl_numbered
 from taiyi.sources.registry import register_reader
 

@@ -7,7 +7,6 @@ affected test skips and says which, so it starts running by itself when the piec
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
 
 import pytest
@@ -20,41 +19,6 @@ from taiyi.files import read_json, read_jsonl
 ABSENT_FROM_SHARED = {"CHEMDNER", "BC7-LitCovid"}
 
 
-def missing_pieces(bench: registry.Benchmark) -> list[str]:
-    """What other stages still have to build before ``bench`` can run ([] = ready)."""
-    out = []
-    try:
-        importlib.import_module("taiyi.sources.convert")
-        from taiyi.sources.catalog import get_entry
-
-        entries = []
-        for n in bench.dataset_names:
-            try:
-                entries.append(get_entry(n))
-            except KeyError:
-                pass
-        if not any(e.data.get("status") == "supported" for e in entries):
-            out.append(f"reader for {bench.dataset}")
-    except ImportError as exc:
-        out.append(f"taiyi.sources ({exc})")
-    try:
-        from taiyi.instructions.tasks.base import get_codec, load_templates
-
-        get_codec(bench.task)
-        load_templates(bench.task, bench.lang)
-    except (ImportError, FileNotFoundError) as exc:
-        out.append(f"{bench.task} codec/templates ({exc})")
-    return out
-
-
-def ready(names) -> tuple[list[str], dict[str, list[str]]]:
-    ok, pending = [], {}
-    for b in registry.select(names):
-        m = missing_pieces(b)
-        (pending.__setitem__(b.name, m) if m else ok.append(b.name))
-    return ok, pending
-
-
 def run_cli(*args: str) -> str:
     res = CliRunner().invoke(app, ["eval", *args, "--no-progress"], catch_exceptions=False)
     assert res.exit_code == 0, res.output
@@ -63,24 +27,22 @@ def run_cli(*args: str) -> str:
 
 @pytest.fixture(scope="module")
 def real_eval_dir(shared_datasets, tmp_path_factory):
-    """Every ready benchmark's items built once from the raw files of ../shared/datasets (as ``--data-root``
+    """Every present benchmark's items built once from the raw files of ../shared/datasets (as ``--data-root``
     does, each dataset read once) and written as ``instructions/eval/<benchmark>.jsonl``."""
     from taiyi.evaluate import runner
     from taiyi.instructions.benchmarks import write_eval_file
 
     present = [b for b in registry.benchmarks() if b not in ABSENT_FROM_SHARED]
-    ok, pending = ready(present)
-    if not ok:
-        pytest.skip(f"no benchmark ready yet; pending: {pending}")
     out, datasets = tmp_path_factory.mktemp("eval"), {}
-    for bench in registry.select(ok):
+    for bench in registry.select(present):
         write_eval_file(out / f"{bench.name}.jsonl",
                         runner.load_items(bench, data_root=shared_datasets, datasets=datasets))
-    return out, ok, pending
+    return out, present
 
 
 def test_oracle_is_100_on_every_benchmark_of_the_real_data(real_eval_dir, tmp_path):
-    eval_dir, ok, pending = real_eval_dir
+    eval_dir, ok = real_eval_dir
+    assert len(ok) == 12
     out = tmp_path / "oracle"
     run_cli("--oracle", "--benchmarks", "all", "--eval-dir", str(eval_dir), "--out", str(out))
     scores = read_json(out / "scores.json")
@@ -90,8 +52,6 @@ def test_oracle_is_100_on_every_benchmark_of_the_real_data(real_eval_dir, tmp_pa
         assert res["parse_failures"] == 0 and res["n_items"] > 0
         if "grounded" in res:
             assert res["grounded"]["f1"] == 100.0, name
-    if pending:
-        pytest.skip(f"oracle 100 on {ok}; still pending: {pending}")
 
 
 def write_chemdner(root: Path) -> None:
@@ -150,9 +110,6 @@ def write_litcovid(root: Path) -> None:
 
 
 def test_oracle_on_chemdner_and_litcovid_files_in_their_real_formats(tmp_path):
-    ok, pending = ready(sorted(ABSENT_FROM_SHARED))
-    if pending:
-        pytest.skip(f"pending: {pending}")
     root = tmp_path / "data"
     write_chemdner(root)
     write_litcovid(root)
@@ -166,11 +123,11 @@ def test_oracle_on_chemdner_and_litcovid_files_in_their_real_formats(tmp_path):
 
 
 def test_tiny_model_end_to_end_writes_report_chart_and_parse_failures(real_eval_dir, tiny_model_dir, tmp_path):
-    pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine (taiyi.infer.hf_engine) is not built yet")
-    eval_dir, ok, _ = real_eval_dir
+    """The issue's check: a tiny CPU model through every present benchmark at --limit 20."""
+    eval_dir, ok = real_eval_dir
     out = tmp_path / "tiny"
     args = ["--model", str(tiny_model_dir), "--benchmarks", ",".join(ok), "--eval-dir", str(eval_dir),
-            "--limit", "3", "--max-new-tokens", "6", "--batch-size", "8", "--out", str(out)]
+            "--limit", "20", "--max-new-tokens", "6", "--batch-size", "16", "--out", str(out)]
     text = run_cli(*args)
     assert "parse failures" in text
     scores = read_json(out / "scores.json")
@@ -191,15 +148,11 @@ def test_tiny_model_end_to_end_writes_report_chart_and_parse_failures(real_eval_
 
 def test_endpoint_gives_the_same_scores_as_in_process(real_eval_dir, tiny_model_dir, tmp_path):
     """`taiyi serve`'s app (real uvicorn on 127.0.0.1) vs the in-process engine: same answers, same scores."""
-    pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine is not built yet")
-    pytest.importorskip("taiyi.infer.openai_engine", reason="the OpenAI-compatible client engine is not built yet")
-    server = pytest.importorskip("taiyi.infer.server", reason="the OpenAI-compatible server is not built yet")
+    import taiyi.infer.server as server
     from taiyi.infer.engine import load_engine
 
-    eval_dir, ready_names, _ = real_eval_dir
-    ok = [b for b in ("NCBI-disease", "HoC", "PubMedQA", "BC5CDR") if b in ready_names]
-    if not ok:
-        pytest.skip("no small benchmark ready yet")
+    eval_dir, _ = real_eval_dir
+    ok = ["NCBI-disease", "HoC", "PubMedQA", "BC5CDR"]
     common = ["--benchmarks", ",".join(ok), "--eval-dir", str(eval_dir), "--limit", "2", "--max-new-tokens", "6"]
     engine = load_engine(str(tiny_model_dir))
     try:
@@ -218,10 +171,7 @@ def test_endpoint_gives_the_same_scores_as_in_process(real_eval_dir, tiny_model_
 
 
 def test_multiple_choice_by_loglikelihood_on_the_tiny_model(real_eval_dir, tiny_model_dir, tmp_path):
-    pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine is not built yet")
-    eval_dir, ok, _ = real_eval_dir
-    if "PubMedQA" not in ok:
-        pytest.skip("PubMedQA not ready yet")
+    eval_dir, _ = real_eval_dir
     out = tmp_path / "ll"
     run_cli("--model", str(tiny_model_dir), "--benchmarks", "PubMedQA", "--eval-dir", str(eval_dir), "--limit", "4",
             "--mc-mode", "loglikelihood", "--out", str(out))

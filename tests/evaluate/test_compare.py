@@ -33,7 +33,6 @@ def test_bad_prompt_file_names_the_line(tmp_path):
 
 
 def test_cli_with_the_tiny_model(tiny_model_dir, tmp_path):
-    pytest.importorskip("taiyi.infer.hf_engine", reason="the transformers engine is not built yet")
     prompts = tmp_path / "p.txt"
     prompts.write_text("What is asthma?\n糖尿病的症状有哪些？\n", encoding="utf-8")
     res = CliRunner().invoke(app, ["compare", "--a", str(tiny_model_dir), "--b", str(tiny_model_dir), "--prompts",

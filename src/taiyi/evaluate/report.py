@@ -11,6 +11,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from taiyi.evaluate.registry import paper_average
 from taiyi.files import atomic_path, write_json
 
 
@@ -46,8 +47,12 @@ def markdown(scores: dict[str, Any], name: str) -> str:
         row += f" {_fmt(p.get('taiyi'))} | {_fmt(p.get('chatgpt35'))} | {sota} | {r['n_items']} | {r['parse_failures']} |"
         lines.append(row)
     if scores.get("average") is not None:
-        lines += ["", f"Average over the {len(benches)} scored benchmarks: **{_fmt(scores['average'])}**"
-                  + (" (the paper's average row covers its 13 benchmarks: Taiyi 65.1, ChatGPT 49.3, SOTA 73.5)." if benches else "")]
+        avg = paper_average()
+        note = ""
+        if avg is not None and any(r.get("paper") for r in benches.values()):
+            note = (f" (the paper's average row covers its 13 benchmarks: Taiyi {_fmt(avg.taiyi)}, "
+                    f"ChatGPT {_fmt(avg.chatgpt35)}, SOTA {_fmt(avg.sota)}).")
+        lines += ["", f"Average over the {len(benches)} scored benchmarks: **{_fmt(scores['average'])}**{note}"]
     if scores.get("skipped"):
         lines += ["", "## Skipped", ""] + [f"- {b}: {why}" for b, why in scores["skipped"].items()]
     for b, r in benches.items():

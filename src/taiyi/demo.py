@@ -54,6 +54,7 @@ def run_demo(out: str | Path = "demo-output", *, recipe: str | Path | None = Non
 
     from taiyi.evaluate.report import write_report
     from taiyi.evaluate.runner import EvalConfig, run_eval
+    from taiyi.infer.engine import load_engine
     from taiyi.instructions.build import build
     from taiyi.instructions.config import load_config
     from taiyi.sources.convert import convert_mini
@@ -95,23 +96,32 @@ def run_demo(out: str | Path = "demo-output", *, recipe: str | Path | None = Non
     models = {stage: _stage_model(paths[stage]) for stage in ("stage1", "stage2")}
 
     name, t0 = step("eval", "4/6 evaluate the stage-1 and stage-2 models on the held-out demo set (taiyi eval)")
-    for stage, model in models.items():
-        cfg_eval = EvalConfig(out=out / "eval" / stage, model=model, benchmark_set="demo",
-                              eval_dir=out / "instructions" / "eval", progress=progress, batch_size=32,
-                              max_new_tokens=ANSWER_TOKENS)
-        scores = run_eval(cfg_eval, echo=lambda s: _say(console, f"  [{stage}] {s}"))
-        write_report(scores, out / "eval" / stage, name=f"demo {stage}")
-        res.scores[stage] = scores
-    res.seconds[name] = time.perf_counter() - t0
+    engines = {}  # the stage-2 model stays loaded for the chat answer
+    try:
+        for stage, model in models.items():
+            engines[stage] = load_engine(model)
+            cfg_eval = EvalConfig(out=out / "eval" / stage, model=model, benchmark_set="demo",
+                                  eval_dir=out / "instructions" / "eval", progress=progress, batch_size=32,
+                                  max_new_tokens=ANSWER_TOKENS)
+            scores = run_eval(cfg_eval, engine=engines[stage], echo=lambda s: _say(console, f"  [{stage}] {s}"))
+            write_report(scores, out / "eval" / stage, name=f"demo {stage}")
+            res.scores[stage] = scores
+            if stage != "stage2":
+                engines.pop(stage).close()
+        res.seconds[name] = time.perf_counter() - t0
+
+        name, t0 = step("chat", "5/6 one chat answer from the stage-2 model (taiyi chat --once)")
+        res.chat = _one_chat_answer(engines["stage2"], out / "instructions" / "eval")
+        res.seconds[name] = time.perf_counter() - t0
+    finally:
+        for engine in engines.values():
+            engine.close()
+
     final = res.scores["stage2"]["benchmarks"]
     items = sum(b["n_items"] for b in final.values())
     res.parse_failure_rate = sum(b["parse_failures"] for b in final.values()) / max(items, 1)
     extraction = [b["score"] for b in final.values() if b["task"] in EXTRACTION_TASKS]
     res.extraction_f1 = sum(extraction) / len(extraction) if extraction else 0.0
-
-    name, t0 = step("chat", "5/6 one chat answer from the stage-2 model (taiyi chat --once)")
-    res.chat = _one_chat_answer(models["stage2"], out / "instructions" / "eval")
-    res.seconds[name] = time.perf_counter() - t0
 
     _say(console, "\n[bold cyan]▶ 6/6 report[/bold cyan]")
     res.report = write_demo_report(res, paths)
@@ -124,17 +134,13 @@ def _stage_model(stage_paths: dict) -> str:
     return stage_paths.get("model") or stage_paths["adapter"]
 
 
-def _one_chat_answer(model: str, eval_dir: Path) -> tuple[str, str]:
-    """Ask the model one held-out extraction question, as ``taiyi chat --once`` would."""
+def _one_chat_answer(engine, eval_dir: Path) -> tuple[str, str]:
+    """Ask the (already loaded) model one held-out extraction question, as ``taiyi chat --once`` would."""
     from taiyi.files import read_jsonl
-    from taiyi.infer.engine import GenerationParams, load_engine
+    from taiyi.infer.engine import GenerationParams
 
     question = next(r for r in read_jsonl(eval_dir / "mini-NER-en.jsonl"))["messages"][0]["content"]
-    engine = load_engine(model)
-    try:
-        answer = engine.generate([[{"role": "user", "content": question}]], GenerationParams.greedy(max_new_tokens=96))[0]
-    finally:
-        engine.close()
+    answer = engine.generate([[{"role": "user", "content": question}]], GenerationParams.greedy(max_new_tokens=96))[0]
     return question, answer
 
 

@@ -97,9 +97,9 @@ def test_concurrent_requests_are_batched(server, client, engine):
     calls = []
     real = engine.generate_full
 
-    def counting(convs, params):
+    def counting(convs, params, **kw):
         calls.append(len(convs))
-        return real(convs, params)
+        return real(convs, params, **kw)
 
     answers = [None] * len(prompts)
     barrier = threading.Barrier(len(prompts))
@@ -185,15 +185,21 @@ def test_micro_batcher_waits_only_for_requests_on_their_way():
     b = MicroBatcher(eng, max_batch=8, wait_ms=2000)
     try:
         t = time.monotonic()
-        assert b.submit([{"role": "user", "content": "a"}], DEFAULTS).result(timeout=5).text == "A"
+        assert b.submit([{"role": "user", "content": "a"}], DEFAULTS).future.result(timeout=5).text == "A"
         assert time.monotonic() - t < 1.0, "a lone request must not wait out the batching window"
         with b.arriving():  # a second request is being validated: the first one waits for it
             f1 = b.submit([{"role": "user", "content": "b"}], DEFAULTS)
             time.sleep(0.2)
             f2 = b.submit([{"role": "user", "content": "c"}], DEFAULTS)
-        assert [f1.result(timeout=5).text, f2.result(timeout=5).text] == ["B", "C"]
+        assert [f1.future.result(timeout=5).text, f2.future.result(timeout=5).text] == ["B", "C"]
         g1 = b.submit([{"role": "user", "content": "d"}], DEFAULTS.replace(max_new_tokens=3))
-        assert g1.result(timeout=5).text == "D"
+        assert g1.future.result(timeout=5).text == "D"
         assert eng.calls == [1, 2, 1]
+        with b.arriving():  # a request abandoned (client gone) before its batch starts is never generated
+            h1 = b.submit([{"role": "user", "content": "e"}], DEFAULTS)
+            h2 = b.submit([{"role": "user", "content": "f"}], DEFAULTS)
+            h1.abandon()
+        assert h2.future.result(timeout=5).text == "F" and h1.future.cancelled()
+        assert eng.calls == [1, 2, 1, 1] and b.cancelled == 1
     finally:
         b.close()

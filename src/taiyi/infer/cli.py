@@ -160,6 +160,10 @@ def serve(
     batch_wait_ms: float = typer.Option(10.0, "--batch-wait-ms", help="How long to gather concurrent requests."),
     max_tokens_limit: int = typer.Option(4096, "--max-tokens-limit", help="Largest max_tokens a request may ask."),
     max_prompt_tokens: Optional[int] = typer.Option(None, "--max-prompt-tokens", help="Reject longer prompts."),
+    max_request_bytes: int = typer.Option(1 << 20, "--max-request-bytes", help="Refuse larger request bodies "
+                                          "(413) before reading them."),
+    max_queue: int = typer.Option(256, "--max-queue", help="Most requests queued or running; more get 503 with "
+                                  "Retry-After."),
     max_new_tokens: int = typer.Option(500, "--max-new-tokens", help="Default max_tokens when a request sets none."),
     temperature: float = typer.Option(0.3, "--temperature", help="Default temperature when a request sets none."),
     top_p: float = typer.Option(0.9, "--top-p", help="Default top_p when a request sets none."),
@@ -200,7 +204,7 @@ def serve(
         engine.model_name = served_name
     app = create_app(engine, api_key=api_key, defaults=_params(max_new_tokens, temperature, top_p, False),
                      max_batch_size=max_batch_size, batch_wait_ms=batch_wait_ms, max_tokens_limit=max_tokens_limit,
-                     max_prompt_tokens=max_prompt_tokens)
+                     max_prompt_tokens=max_prompt_tokens, max_request_bytes=max_request_bytes, max_queue=max_queue)
     if host not in ("127.0.0.1", "localhost", "::1") and not api_key:
         typer.echo(f"warning: serving on {host} without --api-key: anyone who can reach it can use the model", err=True)
     typer.echo(f"serving {engine.model_name} on http://{host}:{port}/v1", err=True)

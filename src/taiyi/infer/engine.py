@@ -108,6 +108,9 @@ class Engine:
     model_name: str = "model"
     #: longest prompt + answer the model accepts, in tokens (None: unknown, e.g. a remote endpoint)
     max_context: int | None = None
+    #: True when ``generate_full`` takes ``cancel=[Event, ...]`` and ``stream`` takes ``cancel=`` and ``info=``
+    #: (a Completion filled with the generated token count): the server then stops work for clients that left
+    supports_cancel: bool = False
 
     def generate(self, conversations: list[list[Message]], params: GenerationParams | None = None) -> list[str]:
         """Answers for a batch of conversations, in input order."""

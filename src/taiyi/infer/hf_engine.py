@@ -9,7 +9,10 @@ that let a 7B model serve from one 24 GB card (8-bit) or a 12 GB card (4-bit).
 
 from __future__ import annotations
 
+import contextlib
+import copy
 import json
+import queue
 import threading
 from pathlib import Path
 from typing import Iterator
@@ -29,8 +32,38 @@ def _has_tokenizer(path: str) -> bool:
     return Path(path, "tokenizer_config.json").is_file() or Path(path, "tokenizer.json").is_file()
 
 
+class _TokenizerPool:
+    """Private copies of one fast tokenizer, lent one per caller.
+
+    Why: the Rust tokenizer may not be entered from two threads at once, and one lock around it made every
+    request wait while another's 2 MB prompt was tokenised. A few copies (made on first need) let tokenising
+    run side by side; callers beyond ``size`` wait for a free copy, not for the longest job.
+    """
+
+    def __init__(self, tokenizer, size: int = 4) -> None:
+        self._src, self._size, self._made = tokenizer, size, 0
+        self._free: queue.LifoQueue = queue.LifoQueue()
+        self._lock = threading.Lock()
+
+    @contextlib.contextmanager
+    def get(self):
+        try:
+            tok = self._free.get_nowait()
+        except queue.Empty:
+            with self._lock:
+                make = self._made < self._size
+                self._made += int(make)
+            tok = copy.deepcopy(self._src) if make else self._free.get()
+        try:
+            yield tok
+        finally:
+            self._free.put(tok)
+
+
 class HFEngine(Engine):
     """Generation with ``transformers``; thread-safe (one model call at a time)."""
+
+    supports_cancel = True
 
     def __init__(
         self,
@@ -64,7 +97,6 @@ class HFEngine(Engine):
         self.batch_size = max(1, int(batch_size))
         self.model_name = model_name or Path(str(adapter or model).rstrip("/")).name
         self._lock = threading.Lock()  # one model call at a time
-        self._tok_lock = threading.Lock()  # the Rust tokenizer may not be entered from two threads at once
 
         torch_dtype = self._resolve_dtype(dtype, torch)
         load_kw: dict = {"dtype": torch_dtype}
@@ -106,6 +138,7 @@ class HFEngine(Engine):
         self.pad_id = tok.pad_token_id
         cfg = getattr(self.model, "config", None)
         self.max_context = getattr(cfg, "max_position_embeddings", None) or None
+        self._tokenizers = _TokenizerPool(tok)
 
     # ---------------------------------------------------------------- loading helpers
     def _resolve_dtype(self, dtype: str, torch):
@@ -154,17 +187,17 @@ class HFEngine(Engine):
     # ---------------------------------------------------------------- encoding
     def encode(self, messages: list[Message]) -> list[int]:
         """Token ids of the chat prompt, ending with the assistant generation prompt."""
-        with self._tok_lock:
-            text = self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
-            return self.tokenizer(text, add_special_tokens=False)["input_ids"]
+        with self._tokenizers.get() as tok:
+            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            return tok(text, add_special_tokens=False)["input_ids"]
 
     def count_tokens(self, messages: list[Message]) -> int:
         return len(self.encode(messages))
 
     def count_text_tokens(self, text: str) -> int:
         """Tokens of a bare text (e.g. a streamed answer, for usage figures)."""
-        with self._tok_lock:
-            return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+        with self._tokenizers.get() as tok:
+            return len(tok(text, add_special_tokens=False)["input_ids"])
 
     def _check_length(self, n: int, where: str) -> None:
         if self.max_context is not None and n >= self.max_context:
@@ -201,8 +234,10 @@ class HFEngine(Engine):
 
     # ---------------------------------------------------------------- generation
     def generate_full(
-        self, conversations: list[list[Message]], params: GenerationParams | None = None
+        self, conversations: list[list[Message]], params: GenerationParams | None = None,
+        cancel: list[threading.Event] | None = None,
     ) -> list[Completion]:
+        """``cancel``: one flag per conversation; a flagged row stops at its next token (its client left)."""
         import torch
 
         params = params or GenerationParams()
@@ -216,9 +251,15 @@ class HFEngine(Engine):
                 torch.manual_seed(params.seed)
             for start in range(0, len(order), self.batch_size):
                 idx = order[start:start + self.batch_size]
+                if cancel is not None and all(cancel[i].is_set() for i in idx):
+                    for i in idx:
+                        results[i] = Completion("", len(encoded[i]), 0, "stop")
+                    continue
                 seqs = [encoded[i] for i in idx]
                 ids, mask = self._batch_tensors(seqs)
                 kw = self._gen_kwargs(params, ids.shape[1])
+                if cancel is not None:
+                    kw["stopping_criteria"] = _cancel_criteria([cancel[i] for i in idx])
                 out = self.model.generate(input_ids=ids, attention_mask=mask, **kw)
                 new = out[:, ids.shape[1]:].tolist()
                 max_new = kw["generation_config"].max_new_tokens
@@ -232,26 +273,38 @@ class HFEngine(Engine):
             if t in self.stop_ids:
                 toks, stopped = toks[:j], True
                 break
-        with self._tok_lock:
-            text = self.tokenizer.decode(toks, skip_special_tokens=True)
+        with self._tokenizers.get() as tok:
+            text = tok.decode(toks, skip_special_tokens=True)
         text, hit = cut_at_stop(text, params.stop)
         reason = "stop" if (stopped or hit or len(toks) < max_new) else "length"
         return Completion(text, prompt_len, len(toks) + int(stopped), reason)
 
-    def stream(self, messages: list[Message], params: GenerationParams | None = None) -> Iterator[str]:
+    def stream(self, messages: list[Message], params: GenerationParams | None = None,
+               cancel: threading.Event | None = None, info: Completion | None = None) -> Iterator[str]:
+        """Text deltas of one answer. ``cancel`` stops it at the next token; ``info`` is filled at the end with
+        the generated token count (the tokens, not a re-tokenised text) and the finish reason."""
         import torch
-        from transformers import StoppingCriteria, StoppingCriteriaList, TextIteratorStreamer
+        from transformers import TextIteratorStreamer
 
         params = params or GenerationParams()
         seq = self.encode(messages)
         self._check_length(len(seq), "messages")
-        streamer = TextIteratorStreamer(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
-        cancel = threading.Event()
-        error: list[BaseException] = []
+        stop_ids = set(self.stop_ids)
 
-        class _Cancelled(StoppingCriteria):
-            def __call__(self, input_ids, scores, **kw):
-                return torch.full((input_ids.shape[0],), cancel.is_set(), dtype=torch.bool, device=input_ids.device)
+        class _Counting(TextIteratorStreamer):
+            generated, last = 0, None
+
+            def put(self, value):
+                if not (self.skip_prompt and self.next_tokens_are_prompt):
+                    self.generated += int(value.numel())
+                    self.last = int(value.reshape(-1)[-1])
+                super().put(value)
+
+        streamer = _Counting(self.tokenizer, skip_prompt=True, skip_special_tokens=True)
+        own = threading.Event()
+        error: list[BaseException] = []
+        gen_kw = self._gen_kwargs(params, len(seq))
+        flags = [own] if cancel is None else [own, cancel]
 
         def work() -> None:
             try:
@@ -259,10 +312,8 @@ class HFEngine(Engine):
                     if params.seed is not None:
                         torch.manual_seed(params.seed)
                     ids, mask = self._batch_tensors([seq])
-                    self.model.generate(
-                        input_ids=ids, attention_mask=mask, streamer=streamer,
-                        stopping_criteria=StoppingCriteriaList([_Cancelled()]), **self._gen_kwargs(params, len(seq)),
-                    )
+                    self.model.generate(input_ids=ids, attention_mask=mask, streamer=streamer,
+                                        stopping_criteria=_cancel_criteria([flags], any_of=True), **gen_kw)
             except BaseException as exc:  # surfaced in the consuming thread
                 error.append(exc)
                 streamer.end()
@@ -270,7 +321,7 @@ class HFEngine(Engine):
         worker = threading.Thread(target=work, name="taiyi-stream", daemon=True)
         worker.start()
         holdback = max((len(s) for s in params.stop), default=1) - 1
-        text, sent, done = "", 0, False
+        text, sent, done, hit_stop = "", 0, False, False
         try:
             for piece in streamer:
                 text += piece
@@ -279,7 +330,8 @@ class HFEngine(Engine):
                     if len(cut) > sent:
                         yield cut[sent:]
                     sent = len(text)
-                    cancel.set()
+                    own.set()
+                    hit_stop = True
                     break
                 safe = len(text) - holdback
                 if safe > sent:
@@ -290,13 +342,18 @@ class HFEngine(Engine):
                 if len(text) > sent:
                     yield text[sent:]
         finally:
-            cancel.set()  # stops generation at the next token when the consumer broke off early
+            own.set()  # stops generation at the next token when the consumer broke off early
             if not done:
                 for _ in streamer:  # consume up to the end signal so nothing is left behind
                     pass
             worker.join()
         if error:
             raise error[0]
+        if info is not None:
+            max_new = gen_kw["generation_config"].max_new_tokens
+            info.text, info.prompt_tokens, info.completion_tokens = cut_at_stop(text, params.stop)[0], len(seq), streamer.generated
+            stopped = hit_stop or streamer.last in stop_ids or (cancel is not None and cancel.is_set())
+            info.finish_reason = "length" if not stopped and streamer.generated >= max_new else "stop"
 
     # ---------------------------------------------------------------- scoring
     def loglikelihood(self, pairs: list[tuple[list[Message], str]], batch_size: int = 4) -> list[float]:
@@ -305,8 +362,8 @@ class HFEngine(Engine):
         seqs = []
         for k, (msgs, cont) in enumerate(pairs):
             p = self.encode(msgs)
-            with self._tok_lock:
-                c = self.tokenizer(cont, add_special_tokens=False)["input_ids"]
+            with self._tokenizers.get() as tok:
+                c = tok(cont, add_special_tokens=False)["input_ids"]
             if not c:
                 raise ValueError(f"pair {k}: empty continuation")
             self._check_length(len(p) + len(c), f"pair {k}")
@@ -340,3 +397,19 @@ class HFEngine(Engine):
                 torch.cuda.empty_cache()
         except Exception:
             pass
+
+
+def _cancel_criteria(flags: list, any_of: bool = False):
+    """A stopping criterion ending row ``r`` once ``flags[r]`` is set (``any_of``: ``flags[r]`` is a list of
+    events, any of which ends it)."""
+    import torch
+    from transformers import StoppingCriteria, StoppingCriteriaList
+
+    def is_set(f) -> bool:
+        return any(e.is_set() for e in f) if any_of else f.is_set()
+
+    class _Cancelled(StoppingCriteria):
+        def __call__(self, input_ids, scores, **kw):
+            return torch.tensor([is_set(f) for f in flags], dtype=torch.bool, device=input_ids.device)
+
+    return StoppingCriteriaList([_Cancelled()])

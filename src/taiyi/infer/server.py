@@ -1,9 +1,11 @@
-"""The OpenAI-compatible HTTP server behind ``taiyi serve`` (FastAPI + uvicorn).
+"""The OpenAI-compatible HTTP server behind ``taiyi serve`` (FastAPI + uvicorn): the app and its routes.
 
 Why: existing clients, evaluation tools and apps already speak OpenAI's ``/v1/chat/completions``; serving that API
-lets them use a Taiyi model unchanged. Requests are validated up front with OpenAI-shaped 4xx errors, and
-concurrent requests are gathered by a micro-batching queue (a few milliseconds) into one batched
-``engine.generate`` call instead of being answered one after another.
+lets them use a Taiyi model unchanged. The protocol (request/response models, 4xx errors) lives in
+``server_protocol``, batching and admission in ``server_batcher``; this module puts them in the order that keeps
+the server responsive under faults: size checks before any expensive work (body bytes from the header, then a
+character bound, then tokenisation in a worker thread with its own tokenizer copy), a bounded queue that
+answers 503 + ``Retry-After`` when full, and generation stopped when its client disconnects.
 
 (No ``from __future__ import annotations`` here: FastAPI reads the route signatures at runtime.)
 """
@@ -12,221 +14,80 @@ concurrent requests are gathered by a micro-batching queue (a few milliseconds) 
 import asyncio
 import contextlib
 import hmac
-import queue
 import threading
 import time
 import uuid
-from concurrent.futures import Future
-from typing import Any, Iterator
+import weakref
+from typing import Any, AsyncIterator
 
 import orjson
 
-from taiyi.infer.engine import Completion, Engine, GenerationParams, Message
+from taiyi.infer.engine import Completion, Engine, GenerationParams
+from taiyi.infer.server_batcher import MicroBatcher, Overloaded
+from taiyi.infer.server_protocol import (
+    ChatCompletion, ChatCompletionChunk, ChatRequest, ChunkChoice, Delta, RequestError, Usage, error_body,
+)
 
-ROLE_ALIASES = {"system": "system", "developer": "system", "user": "user", "assistant": "assistant"}
-MAX_N = 8
+__all__ = ["create_app", "ServerThread", "free_port", "vllm_server_command", "MicroBatcher", "RequestError"]
 
-
-class RequestError(ValueError):
-    """A client error: becomes a 4xx response in OpenAI's error shape."""
-
-    def __init__(self, message: str, param: str | None = None, code: str | None = None, status: int = 400):
-        super().__init__(message)
-        self.message, self.param, self.code, self.status = message, param, code, status
+MAX_REQUEST_BYTES = 1 << 20  # a 32k-token prompt is ~100-200 KB of text; 1 MiB leaves ample room
+DISCONNECT_POLL_S = 0.05
 
 
-def error_body(message: str, type_: str = "invalid_request_error", param: str | None = None,
-               code: str | None = None) -> dict:
-    return {"error": {"message": message, "type": type_, "param": param, "code": code}}
+class _ApiKey:
+    """Pure ASGI middleware requiring ``Authorization: Bearer KEY`` on /v1/* (liveness probes need none).
 
-
-# --------------------------------------------------------------------------- micro-batching
-class MicroBatcher:
-    """Collects requests for up to ``wait_ms`` (or until ``max_batch``) and answers them with one engine call.
-
-    One worker thread owns the engine calls. While a batch runs, new requests queue up and form the next batch,
-    so under load batches fill without any waiting. The window is only waited out while other requests are
-    known to be on their way (``arriving``: received, still being validated/tokenised), so a lone request is
-    answered at once. Requests with different decoding settings are split into groups (one ``generate_full``
-    call per distinct ``GenerationParams``).
+    Why not ``@app.middleware``: Starlette's BaseHTTPMiddleware wraps ``receive``, which hides client
+    disconnects from the routes that must notice them.
     """
 
-    def __init__(self, engine: Engine, max_batch: int = 16, wait_ms: float = 10.0) -> None:
-        self.engine = engine
-        self.max_batch = max(1, int(max_batch))
-        self.wait_s = max(0.0, wait_ms) / 1000.0
-        self._queue: queue.Queue = queue.Queue()
-        self.batches = 0  # engine calls made (for /health and tests)
-        self._arriving = 0
-        self._arriving_lock = threading.Lock()
-        self._thread = threading.Thread(target=self._loop, name="taiyi-batcher", daemon=True)
-        self._thread.start()
+    def __init__(self, app, api_key: str):
+        self.app, self.key = app, api_key.encode()
 
-    @contextlib.contextmanager
-    def arriving(self):
-        """Mark a request that will be submitted shortly (the batcher waits for it, up to the window)."""
-        with self._arriving_lock:
-            self._arriving += 1
-        try:
-            yield
-        finally:
-            with self._arriving_lock:
-                self._arriving -= 1
-
-    def submit(self, messages: list[Message], params: GenerationParams) -> Future:
-        fut: Future = Future()
-        self._queue.put((messages, params, fut))
-        return fut
-
-    @property
-    def pending(self) -> int:
-        return self._queue.qsize()
-
-    def _collect(self, first) -> tuple[list, bool]:
-        batch, closing = [first], False
-        deadline = time.monotonic() + self.wait_s
-        while len(batch) < self.max_batch:
-            try:  # take what is already waiting at once; then wait out the window for more
-                item = self._queue.get_nowait()
-            except queue.Empty:
-                left = deadline - time.monotonic()
-                if left <= 0 or self._arriving == 0:
-                    break
-                try:
-                    item = self._queue.get(timeout=left)
-                except queue.Empty:
-                    break
-            if item is None:
-                closing = True
-                break
-            batch.append(item)
-        return batch, closing
-
-    def _loop(self) -> None:
-        while True:
-            first = self._queue.get()
-            if first is None:
+    async def __call__(self, scope, receive, send):
+        if scope["type"] == "http" and scope["path"].startswith("/v1/"):
+            header = dict(scope["headers"]).get(b"authorization", b"").decode("latin-1")
+            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
+            if not hmac.compare_digest(token.encode(), self.key):
+                body = orjson.dumps(error_body("Invalid or missing API key: send 'Authorization: Bearer <key>'",
+                                               code="invalid_api_key"))
+                await send({"type": "http.response.start", "status": 401,
+                            "headers": [(b"content-type", b"application/json")]})
+                await send({"type": "http.response.body", "body": body})
                 return
-            batch, closing = self._collect(first)
-            groups: dict[GenerationParams, list] = {}
-            for item in batch:
-                groups.setdefault(item[1], []).append(item)
-            for params, items in groups.items():
-                live = [it for it in items if it[2].set_running_or_notify_cancel()]
-                if not live:
-                    continue
-                try:
-                    self.batches += 1
-                    results = self.engine.generate_full([it[0] for it in live], params)
-                except BaseException as exc:  # every waiting request learns of the failure
-                    for it in live:
-                        it[2].set_exception(exc)
-                    continue
-                for it, res in zip(live, results):
-                    it[2].set_result(res)
-            if closing:
-                return
-
-    def close(self) -> None:
-        self._queue.put(None)
-        self._thread.join(timeout=30)
+        await self.app(scope, receive, send)
 
 
-# --------------------------------------------------------------------------- request validation
-def _content_text(content: Any, where: str) -> str:
-    if content is None:
-        return ""
-    if isinstance(content, str):
-        return content
-    if isinstance(content, list):
-        parts = []
-        for j, part in enumerate(content):
-            if not isinstance(part, dict) or part.get("type") != "text" or not isinstance(part.get("text"), str):
-                raise RequestError(f"{where}.content[{j}]: only text parts ({{'type': 'text', 'text': ...}}) are supported",
-                                   param=f"{where}.content")
-            parts.append(part["text"])
-        return "".join(parts)
-    raise RequestError(f"{where}.content: expected a string or a list of text parts", param=f"{where}.content")
+def max_token_chars(engine: Engine) -> int | None:
+    """Most characters one token of ``engine``'s vocabulary can stand for (None: unknown tokenizer).
 
-
-def parse_messages(raw: Any) -> list[Message]:
-    if not isinstance(raw, list):
-        raise RequestError("'messages' must be a list of {role, content} objects", param="messages")
-    if not raw:
-        raise RequestError("'messages' must not be empty", param="messages")
-    out = []
-    for i, m in enumerate(raw):
-        where = f"messages[{i}]"
-        if not isinstance(m, dict):
-            raise RequestError(f"{where}: expected an object with 'role' and 'content'", param=where)
-        role = m.get("role")
-        if role not in ROLE_ALIASES:
-            raise RequestError(f"{where}.role: unknown role {role!r} (expected system, user or assistant)",
-                               param=f"{where}.role")
-        out.append({"role": ROLE_ALIASES[role], "content": _content_text(m.get("content"), where)})
-    if all(m["role"] == "system" for m in out):
-        raise RequestError("'messages' must contain at least one user or assistant message", param="messages")
-    return out
-
-
-def _number(body: dict, name: str, kind: type, lo: float, hi: float, lo_open: bool = False):
-    v = body.get(name)
-    if v is None:
+    A prompt longer than ``limit * this`` characters has more than ``limit`` tokens for sure, so it can be
+    refused without tokenising it. Byte-level BPE tokens are written one character per byte, so the length of
+    the longest vocabulary entry bounds the characters of its text.
+    """
+    tok = getattr(engine, "tokenizer", None)
+    try:
+        return max(len(t) for t in tok.get_vocab()) if tok is not None else None
+    except Exception:
         return None
-    if isinstance(v, bool) or not isinstance(v, (int, float)) or (kind is int and not float(v).is_integer()):
-        raise RequestError(f"'{name}' must be {'an integer' if kind is int else 'a number'}, got {v!r}", param=name)
-    if (v <= lo if lo_open else v < lo) or v > hi:
-        rng = f"{'(' if lo_open else '['}{lo}, {hi}]"
-        raise RequestError(f"'{name}' must be in {rng}, got {v!r}", param=name)
-    return kind(v)
 
 
-class ChatRequest:
-    """A validated ``/v1/chat/completions`` request."""
-
-    def __init__(self, body: Any, defaults: GenerationParams, max_tokens_limit: int) -> None:
-        if not isinstance(body, dict):
-            raise RequestError("the request body must be a JSON object")
-        self.messages = parse_messages(body.get("messages"))
-        temperature = _number(body, "temperature", float, 0, 2)
-        top_p = _number(body, "top_p", float, 0, 1, lo_open=True)
-        max_tokens = _number(body, "max_tokens", int, 1, max_tokens_limit)
-        if max_tokens is None:
-            max_tokens = _number(body, "max_completion_tokens", int, 1, max_tokens_limit)
-        self.max_tokens_given = max_tokens is not None
-        self.n = _number(body, "n", int, 1, MAX_N) or 1
-        seed = _number(body, "seed", int, -(2**63), 2**63 - 1)
-        stream = body.get("stream", False)
-        if not isinstance(stream, bool):
-            raise RequestError("'stream' must be true or false", param="stream")
-        self.stream = stream
-        if stream and self.n > 1:
-            raise RequestError("'n' > 1 is not supported with streaming", param="n")
-        opts = body.get("stream_options") or {}
-        self.include_usage = bool(isinstance(opts, dict) and opts.get("include_usage"))
-        stop = body.get("stop")
-        if stop is None:
-            stop = ()
-        elif isinstance(stop, str):
-            stop = (stop,)
-        elif isinstance(stop, list) and all(isinstance(s, str) for s in stop) and len(stop) <= 4:
-            stop = tuple(stop)
-        else:
-            raise RequestError("'stop' must be a string or a list of at most 4 strings", param="stop")
-        temperature = defaults.temperature if temperature is None else temperature
-        self.params = defaults.replace(
-            max_new_tokens=max_tokens or defaults.max_new_tokens,
-            min_new_tokens=0,
-            temperature=temperature,
-            top_p=defaults.top_p if top_p is None else top_p,
-            do_sample=temperature > 0,
-            stop=stop,
-            seed=seed,
-        )
-        self.model = body.get("model")
+async def _read_body(request, limit: int) -> bytes:
+    """The request body, refused with 413 as soon as it is known to exceed ``limit`` bytes."""
+    declared = request.headers.get("content-length")
+    too_big = RequestError(f"the request body exceeds this server's limit of {limit:,} bytes "
+                           "(see --max-request-bytes)", code="request_too_large", status=413)
+    if declared is not None and declared.isdigit() and int(declared) > limit:
+        raise too_big
+    parts, size = [], 0
+    async for chunk in request.stream():
+        size += len(chunk)
+        if size > limit:
+            raise too_big
+        parts.append(chunk)
+    return b"".join(parts)
 
 
-# --------------------------------------------------------------------------- the app
 def create_app(
     engine: Engine,
     *,
@@ -236,6 +97,8 @@ def create_app(
     batch_wait_ms: float = 10.0,
     max_tokens_limit: int = 4096,
     max_prompt_tokens: int | None = None,
+    max_request_bytes: int = MAX_REQUEST_BYTES,
+    max_queue: int = 256,
 ):
     """The FastAPI application serving ``engine``."""
     from fastapi import FastAPI, Request
@@ -244,8 +107,10 @@ def create_app(
     from starlette.exceptions import HTTPException as StarletteHTTPException
 
     defaults = defaults or GenerationParams()
-    batcher = MicroBatcher(engine, max_batch=max_batch_size, wait_ms=batch_wait_ms)
+    batcher = MicroBatcher(engine, max_batch=max_batch_size, wait_ms=batch_wait_ms, max_queue=max_queue)
     created = int(time.time())
+    token_chars = max_token_chars(engine)
+    can_cancel = bool(getattr(engine, "supports_cancel", False))
 
     @contextlib.asynccontextmanager
     async def lifespan(app):
@@ -255,10 +120,12 @@ def create_app(
     app = FastAPI(title="Taiyi OpenAI-compatible server", version="1", lifespan=lifespan)
     app.state.batcher = batcher
     app.state.engine = engine
+    if api_key:
+        app.add_middleware(_ApiKey, api_key=api_key)
 
-    def err(status: int, message: str, param=None, code=None, type_=None) -> JSONResponse:
+    def err(status: int, message: str, param=None, code=None, type_=None, headers=None) -> JSONResponse:
         type_ = type_ or ("invalid_request_error" if status < 500 else "server_error")
-        return JSONResponse(error_body(message, type_, param, code), status_code=status)
+        return JSONResponse(error_body(message, type_, param, code), status_code=status, headers=headers)
 
     @app.exception_handler(StarletteHTTPException)
     async def http_error(request, exc):
@@ -266,65 +133,89 @@ def create_app(
 
     @app.exception_handler(RequestError)
     async def request_error(request, exc: RequestError):
-        return err(exc.status, exc.message, exc.param, exc.code)
+        return err(exc.status, exc.message, exc.param, exc.code, headers=exc.headers)
 
-    @app.middleware("http")
-    async def auth(request: Request, call_next):
-        if api_key and request.url.path.startswith("/v1/"):
-            header = request.headers.get("authorization", "")
-            token = header[7:].strip() if header.lower().startswith("bearer ") else ""
-            if not hmac.compare_digest(token.encode(), api_key.encode()):
-                return err(401, "Invalid or missing API key: send 'Authorization: Bearer <key>'",
-                           code="invalid_api_key")
-        return await call_next(request)
+    @app.exception_handler(Overloaded)
+    async def overloaded(request, exc: Overloaded):
+        return err(503, str(exc), code="server_overloaded", headers={"Retry-After": str(exc.retry_after)})
 
     @app.get("/health")
     async def health():
-        return {"status": "ok", "model": engine.model_name, "queued": batcher.pending, "batches": batcher.batches}
+        return {"status": "ok", "model": engine.model_name, "queued": batcher.pending, "load": batcher.load,
+                "max_queue": batcher.max_queue, "batches": batcher.batches, "cancelled": batcher.cancelled,
+                "refused": batcher.refused}
 
     @app.get("/v1/models")
     async def models():
         return {"object": "list", "data": [{"id": engine.model_name, "object": "model", "created": created,
                                             "owned_by": "taiyi"}]}
 
+    def precheck(req: ChatRequest) -> None:
+        """Refuse a prompt that is too long for sure from its character count, before tokenising it."""
+        limit = min(x for x in (max_prompt_tokens, engine.max_context, 1 << 62) if x is not None)
+        chars = sum(len(m["content"]) for m in req.messages)
+        if token_chars and chars > limit * token_chars:
+            raise RequestError(f"the prompt has {chars:,} characters, more than {limit:,} tokens can hold; "
+                               f"this server accepts at most {limit:,} prompt tokens",
+                               param="messages", code="context_length_exceeded")
+
     @app.post("/v1/chat/completions")
     async def chat_completions(request: Request):
-        raw = await request.body()
+        raw = await _read_body(request, max_request_bytes)
         try:
             body = orjson.loads(raw)
         except orjson.JSONDecodeError as exc:
             raise RequestError(f"the request body is not valid JSON ({exc})") from None
         req = ChatRequest(body, defaults, max_tokens_limit)
+        precheck(req)
         rid = f"chatcmpl-{uuid.uuid4().hex}"
         now = int(time.time())
-        if req.stream:
-            prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
-            params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
-            return StreamingResponse(
-                _sse(engine, req, params, rid, now, prompt_tokens),
-                media_type="text/event-stream",
-                headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
-            )
-        with batcher.arriving():
-            prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
-            params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
-            futures = [asyncio.wrap_future(batcher.submit(req.messages, params)) for _ in range(req.n)]
+        place = contextlib.ExitStack()
+        place.enter_context(batcher.admitted())  # raises Overloaded -> 503 + Retry-After
         try:
-            results: list[Completion] = await asyncio.gather(*futures)
+            if req.stream:
+                prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
+                params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
+                stream = _sse(engine, req, params, rid, now, prompt_tokens, can_cancel, place)
+                weakref.finalize(stream, place.close)  # also when the client left before the stream started
+                place = None  # the stream releases its place when it ends
+                return StreamingResponse(stream, media_type="text/event-stream",
+                                         headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"})
+            with batcher.arriving():
+                prompt_tokens = await run_in_threadpool(engine.count_tokens, req.messages)
+                params = _fit_context(req, prompt_tokens, engine.max_context, max_prompt_tokens)
+                tickets = [batcher.submit(req.messages, params) for _ in range(req.n)]
+            results = await _await_or_abandon(request, tickets)
+            if results is None:  # the client left; nobody reads this
+                return err(499, "client closed the request", code="client_closed_request")
         except ValueError as exc:  # the engine refused the input (e.g. too long after all)
+            if isinstance(exc, RequestError):
+                raise
             return err(400, str(exc))
         except Exception as exc:
             return err(500, f"generation failed: {type(exc).__name__}: {exc}")
-        completion_tokens = sum(r.completion_tokens for r in results)
-        return {
-            "id": rid, "object": "chat.completion", "created": now, "model": engine.model_name,
-            "choices": [{"index": i, "message": {"role": "assistant", "content": r.text},
-                         "logprobs": None, "finish_reason": r.finish_reason} for i, r in enumerate(results)],
-            "usage": {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens,
-                      "total_tokens": prompt_tokens + completion_tokens},
-        }
+        finally:
+            if place is not None:
+                place.close()
+        return ChatCompletion.of(rid, now, engine.model_name, results, prompt_tokens).model_dump()
 
     return app
+
+
+async def _await_or_abandon(request, tickets) -> list[Completion] | None:
+    """Wait for every ticket; if the client disconnects first, abandon them (skipped or stopped) -> None."""
+    gathered = asyncio.gather(*(asyncio.wrap_future(t.future) for t in tickets))
+    while True:
+        done, _ = await asyncio.wait({gathered}, timeout=DISCONNECT_POLL_S)
+        if done:
+            return gathered.result()
+        if await request.is_disconnected():
+            for t in tickets:
+                t.abandon()
+            gathered.cancel()
+            with contextlib.suppress(BaseException):
+                await gathered
+            return None
 
 
 def _fit_context(req: ChatRequest, prompt_tokens: int, max_context: int | None,
@@ -347,36 +238,63 @@ def _fit_context(req: ChatRequest, prompt_tokens: int, max_context: int | None,
     return req.params
 
 
-def _sse(engine: Engine, req: ChatRequest, params: GenerationParams, rid: str, created: int,
-         prompt_tokens: int) -> Iterator[bytes]:
-    """Server-sent events in OpenAI's chunk format, ending with ``data: [DONE]``."""
+async def _sse(engine: Engine, req: ChatRequest, params: GenerationParams, rid: str, created: int,
+               prompt_tokens: int, can_cancel: bool, place: contextlib.ExitStack) -> AsyncIterator[bytes]:
+    """Server-sent events in OpenAI's chunk format, ending with ``data: [DONE]``.
 
-    def event(delta: dict, finish=None, usage=None) -> bytes:
-        chunk = {"id": rid, "object": "chat.completion.chunk", "created": created, "model": engine.model_name,
-                 "choices": [{"index": 0, "delta": delta, "logprobs": None, "finish_reason": finish}]}
-        if usage is not None:
-            chunk["usage"] = usage
-        return b"data: " + orjson.dumps(chunk) + b"\n\n"
+    The engine runs in its own thread and hands deltas over a queue. When the client disconnects, Starlette
+    cancels this generator; ``finally`` then sets the cancel flag and generation stops at the next token.
+    """
+    def chunk(delta: Delta | None, finish=None, usage=None) -> bytes:
+        choices = [] if delta is None else [ChunkChoice(delta=delta, finish_reason=finish)]
+        return ChatCompletionChunk(id=rid, created=created, model=engine.model_name, choices=choices,
+                                   usage=usage).sse()
 
-    yield event({"role": "assistant", "content": ""})
-    parts = []
+    loop = asyncio.get_running_loop()
+    deltas: asyncio.Queue = asyncio.Queue()
+    cancel = threading.Event()
+    info = Completion("")
+
+    def produce() -> None:
+        put = lambda item: loop.call_soon_threadsafe(deltas.put_nowait, item)  # noqa: E731
+        try:
+            kw = {"cancel": cancel, "info": info} if can_cancel else {}
+            for delta in engine.stream(req.messages, params, **kw):
+                put(("delta", delta))
+                if cancel.is_set():
+                    break
+            put(("end", None))
+        except BaseException as exc:  # surfaced to the client as an error event
+            put(("error", exc))
+
     try:
-        for delta in engine.stream(req.messages, params):
-            parts.append(delta)
-            yield event({"content": delta})
-    except Exception as exc:
-        yield b"data: " + orjson.dumps(error_body(f"generation failed: {exc}", "server_error")) + b"\n\n"
+        yield chunk(Delta(role="assistant", content=""))
+        threading.Thread(target=produce, name="taiyi-sse", daemon=True).start()
+        parts: list[str] = []
+        while True:
+            kind, value = await deltas.get()
+            if kind == "delta":
+                parts.append(value)
+                yield chunk(Delta(content=value))
+                continue
+            if kind == "error":
+                yield b"data: " + orjson.dumps(error_body(f"generation failed: {value}", "server_error")) + b"\n\n"
+                yield b"data: [DONE]\n\n"
+                return
+            break
+        text = "".join(parts)
+        if can_cancel:  # the engine counted the tokens it generated
+            n, finish = info.completion_tokens, info.finish_reason
+        else:  # a remote engine: estimate from the text
+            n = _text_tokens(engine, text)
+            finish = "length" if n >= params.max_new_tokens and not any(s and s in text for s in params.stop) else "stop"
+        yield chunk(Delta(), finish)
+        if req.include_usage:
+            yield chunk(None, usage=Usage.of(prompt_tokens, n))
         yield b"data: [DONE]\n\n"
-        return
-    text = "".join(parts)
-    n = _text_tokens(engine, text)
-    finish = "length" if n >= params.max_new_tokens and not any(s and s in text for s in params.stop) else "stop"
-    yield event({}, finish)
-    if req.include_usage:
-        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": n, "total_tokens": prompt_tokens + n}
-        yield b"data: " + orjson.dumps({"id": rid, "object": "chat.completion.chunk", "created": created,
-                                        "model": engine.model_name, "choices": [], "usage": usage}) + b"\n\n"
-    yield b"data: [DONE]\n\n"
+    finally:
+        cancel.set()
+        place.close()
 
 
 def _text_tokens(engine: Engine, text: str) -> int:

@@ -26,7 +26,10 @@ app = typer.Typer(
 )
 
 @app.callback()
-def _root() -> None:
+def _root(
+    debug: bool = typer.Option(False, "--debug", help="Show the full Python traceback of an error (also accepted "
+                               "after the command name, or as TAIYI_DEBUG=1)."),
+) -> None:
     """Taiyi command line (see ``taiyi COMMAND --help``)."""
 
 
@@ -59,8 +62,44 @@ def version() -> None:
     typer.echo(__version__)
 
 
-def main() -> None:
-    app()
+def error_line(exc: BaseException) -> str:
+    """One line for a user: what went wrong, without the traceback (``--debug`` shows it)."""
+    from taiyi.files import DataError
+
+    text = " ".join(str(exc).split()) or type(exc).__name__
+    if isinstance(exc, (DataError, ValueError, FileNotFoundError, NotADirectoryError, IsADirectoryError,
+                        PermissionError)) or type(exc).__name__ in ("EngineError", "ConnectError"):
+        return f"error: {text}"
+    if isinstance(exc, (ConnectionError, TimeoutError)):
+        return f"error: connection failed: {text}"
+    return f"error: {type(exc).__name__}: {text} (an unexpected error; run again with --debug for the traceback)"
+
+
+def main(argv: list[str] | None = None) -> None:
+    """The ``taiyi`` entry point: one error-handling path for every command.
+
+    Why: a user error must read as one line naming what is wrong and exit non-zero, never as a Python
+    traceback; developers get the traceback with ``--debug`` (anywhere on the line) or ``TAIYI_DEBUG=1``.
+    Exit codes: 2 for a command-line usage error (click's rule), 130 for Ctrl-C, 1 for every other error.
+    """
+    import sys
+
+    args = list(sys.argv[1:] if argv is None else argv)
+    debug = "--debug" in args or os.environ.get("TAIYI_DEBUG", "") not in ("", "0")
+    if "--debug" in args:
+        args = ["--debug"] + [a for a in args if a != "--debug"]  # a root option, wherever it was typed
+    try:
+        app(args=args, prog_name="taiyi")
+    except SystemExit:
+        raise
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        raise SystemExit(130) from None
+    except Exception as exc:
+        if debug:
+            raise
+        print(error_line(exc), file=sys.stderr)
+        raise SystemExit(1) from None
 
 
 if __name__ == "__main__":

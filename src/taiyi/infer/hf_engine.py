@@ -104,11 +104,17 @@ class HFEngine(Engine):
             load_kw["quantization_config"] = self._bnb_config(quantization, torch_dtype, torch)
             load_kw["device_map"] = {"": self.device}
         tok_src = adapter if adapter is not None and _has_tokenizer(adapter) else model
+        for path in (model, adapter):
+            if path is not None and path.startswith(("/", "./", "../", "~")) and not Path(path).exists():
+                raise EngineError(f"{path}: no such model directory")
+        if Path(model).is_dir() and not Path(model, "config.json").is_file():
+            raise EngineError(f"{model}: not a model directory (no config.json)")
         try:
             self.tokenizer = AutoTokenizer.from_pretrained(tok_src)
             self.model = AutoModelForCausalLM.from_pretrained(model, **load_kw)
-        except OSError as exc:
-            raise EngineError(f"cannot load model {model!r}: {exc}") from None
+        except (OSError, ValueError) as exc:  # not a model directory / unknown hub id: say so in one line
+            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
+            raise EngineError(f"cannot load model {model!r}: {first}") from None
         if quantization is None:
             self.model.to(self.device)
         elif quantization == "4bit" and self.device == "cpu":

@@ -51,12 +51,63 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
+TMP_TAG = "taiyi-tmp"  # temp siblings are named .<name>.taiyi-tmp-<pid>-<random>; .<name>.old-<pid> while swapping
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # someone else's live process
+        return True
+    return True
+
+
+def clean_stale_temps(path: str | Path) -> list[Path]:
+    """Remove the temp siblings of ``path`` left by killed runs (their process is gone); returns what went.
+
+    Why: a run killed mid-write leaves its ``.<name>.taiyi-tmp-<pid>-*`` folder behind (tens of MB); the next
+    run cleans it, while temps of runs still alive are left alone. A run killed between moving the old
+    output aside and moving the new one in leaves ``.<name>.old-<pid>`` and no ``<name>``: that is the
+    previous good output, so it is put back rather than deleted.
+    """
+    path = Path(path)
+    if not path.parent.is_dir():
+        return []
+    removed = []
+    for p in path.parent.iterdir():
+        rest = p.name[len(path.name) + 2:] if p.name.startswith(f".{path.name}.") else None
+        if rest is None:
+            continue
+        if rest.startswith(f"{TMP_TAG}-") or rest.startswith("old-"):
+            pid = rest.split("-")[2 if rest.startswith(TMP_TAG) else 1]
+            if not pid.isdigit() or _pid_alive(int(pid)):
+                continue
+        elif not (rest.endswith(".tmp") and time.time() - p.stat().st_mtime > 3600):  # older versions' temps
+            continue
+        if rest.startswith("old-") and not path.exists():
+            os.replace(p, path)
+            continue
+        if p.is_dir() and not p.is_symlink():
+            shutil.rmtree(p, ignore_errors=True)
+        else:
+            p.unlink(missing_ok=True)
+        removed.append(p)
+    return removed
+
+
+def _tmp_prefix(path: Path) -> str:
+    return f".{path.name}.{TMP_TAG}-{os.getpid()}-"
+
+
 @contextlib.contextmanager
 def atomic_path(path: str | Path) -> Iterator[Path]:
     """Yield a temp path beside ``path``; rename it into place only if the block succeeds."""
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    clean_stale_temps(path)
+    fd, tmp = tempfile.mkstemp(prefix=_tmp_prefix(path), dir=path.parent)
     os.close(fd)
     tmp_path = Path(tmp)
     try:
@@ -69,10 +120,14 @@ def atomic_path(path: str | Path) -> Iterator[Path]:
 
 @contextlib.contextmanager
 def atomic_dir(path: str | Path) -> Iterator[Path]:
-    """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds."""
+    """Yield a temp directory beside ``path``; it replaces ``path`` only if the block succeeds.
+
+    Temps of earlier killed runs are cleaned first (``clean_stale_temps``).
+    """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent))
+    clean_stale_temps(path)
+    tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(path), dir=path.parent))
     try:
         yield tmp
         if path.exists():

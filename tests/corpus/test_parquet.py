@@ -31,4 +31,4 @@ def test_ragged_meta_falls_back_to_json(tmp_path):
     write_parquet(recs, path)
     back = read_parquet(path)
     assert [r["meta"] for r in back] == [{"dept": "内科"}, {"dept": 3, "extra": [1, 2]}]
-    assert not list(tmp_path.glob(".*tmp"))
+    assert not list(tmp_path.glob(".*tmp*"))

@@ -10,6 +10,9 @@ Why: this is the one place that runs the whole instruction pipeline in order:
   4. ``stats.md`` and ``manifest.json``.
 Everything is written into a temporary directory that replaces ``out_dir`` only when complete, and memory
 stays flat in the corpus size (records stream through; only the dedup and contamination indexes persist).
+Corpus records are checked with ``convert``'s own validators (``corpus.schema.validate_record``) as they are
+read, and a build that would make no training instructions fails (unless ``allow_empty``) instead of
+replacing good instructions with empty ones.
 """
 
 from __future__ import annotations
@@ -26,7 +29,8 @@ import numpy as np
 import orjson
 from tqdm import tqdm
 
-from taiyi.files import DataError, atomic_dir, dumps, manifest, read_jsonl, sha256_file, write_json
+from taiyi.corpus.schema import validate_record
+from taiyi.files import DataError, atomic_dir, dumps, manifest, read_jsonl, read_jsonl_numbered, sha256_file, write_json
 from taiyi.instructions import benchmarks as bm
 from taiyi.instructions.config import BuildConfig, load_config
 from taiyi.instructions.decontaminate import ContaminationIndex, record_text
@@ -37,6 +41,20 @@ from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks import base as tasks_base
 
 _WORKER: dict[str, Any] = {}
+
+
+def corpus_records(path: Path):
+    """(line, record) of one corpus split file, each record checked as ``convert`` checks it.
+
+    Why: a corpus edited by hand or written by an older version must not turn into wrong targets (a ``text``
+    record without ``labels`` would otherwise be taught as "none of these categories").
+    """
+    for line_no, rec in read_jsonl_numbered(path):
+        errs = validate_record(rec)
+        if errs:
+            more = f" (and {len(errs) - 1} more problem(s))" if len(errs) > 1 else ""
+            raise DataError(f"{path}:{line_no}: {errs[0]}{more}; fix the record or re-run `taiyi convert`")
+        yield line_no, rec
 
 
 def _init_worker(cfg: BuildConfig, index: ContaminationIndex) -> None:
@@ -56,7 +74,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     codecs = {t: tasks_base.get_codec(t) for t in plan.tasks}
     with open(shard, "wb") as fh:
         for split, path in zip(plan.splits, plan.files()):
-            for line_no, rec in enumerate(read_jsonl(path), 1):
+            for line_no, rec in corpus_records(path):
                 if plan.cap is not None and written >= plan.cap:
                     break
                 read += 1
@@ -125,8 +143,13 @@ class _StageWriter:
 
 
 def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_dir: str | Path, *,
-          num_proc: int = 1, seed: int | None = None, tokenizer: str | None = None, progress: bool = True) -> dict:
-    """Build ``out_dir`` from ``corpus_dir``; returns the manifest (also written as ``manifest.json``)."""
+          num_proc: int = 1, seed: int | None = None, tokenizer: str | None = None, progress: bool = True,
+          allow_empty: bool = False) -> dict:
+    """Build ``out_dir`` from ``corpus_dir``; returns the manifest (also written as ``manifest.json``).
+
+    Raises DataError, leaving ``out_dir`` as it was, when no training instruction would be written (an empty
+    corpus folder, every dataset skipped) unless ``allow_empty``.
+    """
     cfg = config if isinstance(config, BuildConfig) else load_config(config, seed=seed, tokenizer=tokenizer)
     if isinstance(config, BuildConfig):
         if seed is not None:
@@ -136,6 +159,8 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     benchmarks = bm.load_benchmarks(cfg.benchmarks)
     plans, skipped = plan_datasets(corpus_dir, cfg, benchmarks)
+    if not plans and not cfg.general_chat and not allow_empty:
+        raise DataError(_empty_message(corpus_dir, out_dir, skipped))
     stats = BuildStats(skipped=skipped)
     stages = sorted(cfg.stages)
     inputs: list[Path] = []
@@ -225,6 +250,9 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
                 f.unlink()
             shard_dir.rmdir()
 
+        if not allow_empty and sum(writer.counts.values()) == 0:
+            raise DataError(_empty_message(corpus_dir, out_dir, stats.skipped, stats.dropped))
+
         # 4. report + manifest
         (tmp / "stats.md").write_text(stats.markdown(stages), encoding="utf-8")
         outputs = {str(p.relative_to(tmp)): {"sha256": sha256_file(p), "records": _count_lines(p)}
@@ -234,6 +262,15 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
         write_json(tmp / "manifest.json", man)
     return man
 
+
+
+def _empty_message(corpus_dir: Path, out_dir: Path, skipped: dict, dropped: dict | None = None) -> str:
+    why = f"datasets skipped: {dict(list(skipped.items())[:5])}" if skipped else "no dataset folder with a meta.json"
+    if dropped:
+        why += f"; records dropped: {dict(dropped)}"
+    kept = f"; {out_dir} is left as it was" if out_dir.exists() else ""
+    return (f"no training instructions would be built from corpus {corpus_dir} ({why}){kept}; "
+            "pass --allow-empty to write empty files anyway")
 
 
 def _count_lines(path: Path) -> int:

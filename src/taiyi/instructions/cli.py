@@ -30,6 +30,8 @@ def build_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the config's seed"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="target tokenizer path or hub id for the token budget (default: fast estimate)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="write the output even when it holds no training "
+                                     "instruction (by default that is an error and the old output is kept)"),
 ) -> None:
     """Build two-stage training instructions, evaluation files, stats.md and manifest.json from a corpus.
 
@@ -39,7 +41,8 @@ def build_cmd(
     from taiyi.instructions.build import build
 
     try:
-        man = build(config, corpus, out, num_proc=num_proc, seed=seed, tokenizer=tokenizer, progress=not quiet)
+        man = build(config, corpus, out, num_proc=num_proc, seed=seed, tokenizer=tokenizer, progress=not quiet,
+                    allow_empty=allow_empty)
     except (DataError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
     st = man["stats"]

@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import os
 import time
 
 import pytest
@@ -43,10 +44,18 @@ def _wait_for_answer(browser, want: str, n_bots: int, timeout: float = 60.0) -> 
     return shown
 
 
-def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
+def _chromium(headless_chromium) -> str:
+    """The browser binary; CI (TAIYI_REQUIRE_BROWSER=1, set by .ci/run after `make browser`) fails without it."""
     binary = headless_chromium.chromium_binary()
     if binary is None:
-        pytest.skip("chromium is not installed (apt-get install -y chromium fonts-noto-cjk)")
+        if os.environ.get("TAIYI_REQUIRE_BROWSER", "") not in ("", "0"):
+            pytest.fail("chromium is required here (TAIYI_REQUIRE_BROWSER is set): run `make browser`")
+        pytest.skip("chromium is not installed (make browser, or apt-get install -y chromium fonts-noto-cjk)")
+    return binary
+
+
+def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
+    binary = _chromium(headless_chromium)
     from taiyi.infer.server import free_port
     from taiyi.infer.webui import launch_webui
 
@@ -87,6 +96,44 @@ def test_webui_in_headless_chromium(engine, tmp_path, headless_chromium):
         shot = tmp_path / "webui.png"
         browser.screenshot(shot)
         assert shot.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n" and shot.stat().st_size > 10_000
+    finally:
+        browser.close()
+        demo.close()
+
+
+class _FailsMidAnswer:
+    """The real engine's tokenizer and first tokens, then a failure (as a GPU running out of memory would)."""
+
+    def __init__(self, engine):
+        self.engine, self.model_name = engine, engine.model_name
+
+    def count_tokens(self, messages):
+        return self.engine.count_tokens(messages)
+
+    def stream(self, messages, params=None):
+        yield "Asthma is a chronic"
+        time.sleep(0.3)
+        raise RuntimeError("CUDA out of memory (simulated)")
+
+
+def test_webui_shows_a_failure_mid_answer(engine, headless_chromium):
+    binary = _chromium(headless_chromium)
+    from taiyi.infer.server import free_port
+    from taiyi.infer.webui import launch_webui
+
+    port = free_port()
+    demo = launch_webui(_FailsMidAnswer(engine), PARAMS, port=port, block=False)
+    browser = headless_chromium.Chromium(binary)
+    try:
+        browser.navigate(f"http://127.0.0.1:{port}/")
+        browser.wait_for("!!document.querySelector('textarea')", timeout=60)
+        browser.evaluate("document.querySelector('textarea').focus()")
+        browser.type_text("What is asthma?")
+        browser.press_enter()
+        browser.wait_for("document.body.innerText.includes('CUDA out of memory (simulated)')", timeout=60)
+        body = browser.evaluate("document.body.innerText")
+        assert "The model failed mid-answer" in body
+        assert "Asthma is a chronic" in browser.evaluate(LAST_BOT)  # the partial answer stays visible
     finally:
         browser.close()
         demo.close()

@@ -67,9 +67,13 @@ def build_webui(engine: Engine, params: GenerationParams | None = None, *, histo
         msgs = history_messages(history) + [{"role": "user", "content": _text(message)}]
         msgs = truncate_history(system or None, msgs, history_tokens, engine.count_tokens)
         text = ""
-        for delta in engine.stream(msgs, params):
-            text += delta
-            yield text
+        try:
+            for delta in engine.stream(msgs, params):
+                text += delta
+                yield text
+        except Exception as exc:  # shown on the page (the partial answer stays), never a silent stop
+            raise gr.Error(f"The model failed {'mid-answer' if text else 'before answering'}: "
+                           f"{type(exc).__name__}: {exc}", duration=None) from None
         if not text:
             yield ""
 

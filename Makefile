@@ -31,7 +31,7 @@ bench: $(STAMP)
 # Debian's chromium (+ CJK fonts) for the web page's browser test; .ci/run calls it before `make test`.
 # tests/infer/test_webui.py skips without it locally, and fails without it under TAIYI_REQUIRE_BROWSER=1 (CI).
 browser:
-	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends chromium fonts-noto-cjk)
+	command -v chromium >/dev/null || (apt-get update && DEBIAN_FRONTEND=noninteractive apt-get install -y chromium fonts-noto-cjk)
 
 clean:
 	rm -rf demo-output .pytest_cache

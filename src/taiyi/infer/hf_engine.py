@@ -9,14 +9,12 @@ that let a 7B model serve from one 24 GB card (8-bit) or a 12 GB card (4-bit).
 
 from __future__ import annotations
 
-import contextlib
-import copy
 import json
-import queue
 import threading
 from pathlib import Path
 from typing import Iterator
 
+from taiyi.infer.concurrency import TokenizerPool, cancel_criteria
 from taiyi.infer.engine import Completion, Engine, EngineError, GenerationParams, Message, cut_at_stop
 
 STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<eod>")
@@ -30,34 +28,6 @@ def _is_adapter_dir(path: str | None) -> bool:
 
 def _has_tokenizer(path: str) -> bool:
     return Path(path, "tokenizer_config.json").is_file() or Path(path, "tokenizer.json").is_file()
-
-
-class _TokenizerPool:
-    """Private copies of one fast tokenizer, lent one per caller.
-
-    Why: the Rust tokenizer may not be entered from two threads at once, and one lock around it made every
-    request wait while another's 2 MB prompt was tokenised. A few copies (made on first need) let tokenising
-    run side by side; callers beyond ``size`` wait for a free copy, not for the longest job.
-    """
-
-    def __init__(self, tokenizer, size: int = 4) -> None:
-        self._src, self._size, self._made = tokenizer, size, 0
-        self._free: queue.LifoQueue = queue.LifoQueue()
-        self._lock = threading.Lock()
-
-    @contextlib.contextmanager
-    def get(self):
-        try:
-            tok = self._free.get_nowait()
-        except queue.Empty:
-            with self._lock:
-                make = self._made < self._size
-                self._made += int(make)
-            tok = copy.deepcopy(self._src) if make else self._free.get()
-        try:
-            yield tok
-        finally:
-            self._free.put(tok)
 
 
 class HFEngine(Engine):
@@ -144,7 +114,7 @@ class HFEngine(Engine):
         self.pad_id = tok.pad_token_id
         cfg = getattr(self.model, "config", None)
         self.max_context = getattr(cfg, "max_position_embeddings", None) or None
-        self._tokenizers = _TokenizerPool(tok)
+        self._tokenizers = TokenizerPool(tok)
 
     # ---------------------------------------------------------------- loading helpers
     def _resolve_dtype(self, dtype: str, torch):
@@ -265,7 +235,7 @@ class HFEngine(Engine):
                 ids, mask = self._batch_tensors(seqs)
                 kw = self._gen_kwargs(params, ids.shape[1])
                 if cancel is not None:
-                    kw["stopping_criteria"] = _cancel_criteria([cancel[i] for i in idx])
+                    kw["stopping_criteria"] = cancel_criteria([cancel[i] for i in idx])
                 out = self.model.generate(input_ids=ids, attention_mask=mask, **kw)
                 new = out[:, ids.shape[1]:].tolist()
                 max_new = kw["generation_config"].max_new_tokens
@@ -319,7 +289,7 @@ class HFEngine(Engine):
                         torch.manual_seed(params.seed)
                     ids, mask = self._batch_tensors([seq])
                     self.model.generate(input_ids=ids, attention_mask=mask, streamer=streamer,
-                                        stopping_criteria=_cancel_criteria([flags], any_of=True), **gen_kw)
+                                        stopping_criteria=cancel_criteria([flags], any_of=True), **gen_kw)
             except BaseException as exc:  # surfaced in the consuming thread
                 error.append(exc)
                 streamer.end()
@@ -404,18 +374,3 @@ class HFEngine(Engine):
         except Exception:
             pass
 
-
-def _cancel_criteria(flags: list, any_of: bool = False):
-    """A stopping criterion ending row ``r`` once ``flags[r]`` is set (``any_of``: ``flags[r]`` is a list of
-    events, any of which ends it)."""
-    import torch
-    from transformers import StoppingCriteria, StoppingCriteriaList
-
-    def is_set(f) -> bool:
-        return any(e.is_set() for e in f) if any_of else f.is_set()
-
-    class _Cancelled(StoppingCriteria):
-        def __call__(self, input_ids, scores, **kw):
-            return torch.tensor([is_set(f) for f in flags], dtype=torch.bool, device=input_ids.device)
-
-    return StoppingCriteriaList([_Cancelled()])

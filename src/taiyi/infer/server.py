@@ -18,7 +18,7 @@ import threading
 import time
 import uuid
 import weakref
-from typing import Any, AsyncIterator
+from typing import AsyncIterator
 
 import orjson
 

@@ -69,6 +69,8 @@ def cases(tmp: Path, datasets: Path) -> list[tuple[str, list[str], str]]:
          "none.jsonl"),
         ("datasets show: unknown", ["datasets", "show", "no_such_dataset"], "no_such_dataset"),
         ("unknown option", ["build", "--no-such-option"], "no-such-option"),
+        ("bad option value", ["eval", "--mc-mode", "guess"], "--mc-mode"),
+        ("unknown command", ["nosuchcommand"], "nosuchcommand"),
     ]
 
 
@@ -76,11 +78,11 @@ def test_every_command_fails_with_one_clear_line_and_no_traceback(capsys, tmp_pa
     failures = []
     for name, argv, needle in cases(tmp_path, shared_datasets):
         code, output = run(capsys, *argv)
-        lines = [ln for ln in output.splitlines() if ln.strip()]
-        if code == 0 or "Traceback" in output or not lines:
-            failures.append(f"{name}: exit {code}\n{output}")
-        elif needle and needle not in output:
-            failures.append(f"{name}: the message does not name {needle!r}:\n{output}")
+        errors = [ln for ln in output.splitlines() if ln.startswith("error: ")]
+        if code == 0 or "Traceback" in output or "╭" in output or len(errors) != 1:
+            failures.append(f"{name}: exit {code}, want one 'error: ' line and no traceback:\n{output}")
+        elif needle and needle not in errors[0]:
+            failures.append(f"{name}: the error line does not name {needle!r}:\n{output}")
     assert not failures, "\n\n".join(failures)
 
 

@@ -80,7 +80,8 @@ def main(argv: list[str] | None = None) -> None:
 
     Why: a user error must read as one line naming what is wrong and exit non-zero, never as a Python
     traceback; developers get the traceback with ``--debug`` (anywhere on the line) or ``TAIYI_DEBUG=1``.
-    Exit codes: 2 for a command-line usage error (click's rule), 130 for Ctrl-C, 1 for every other error.
+    Usage errors (bad option values, missing files checked by the option) are one line too, ending with where
+    to look. Exit codes: 2 for a usage error (click's rule), 130 for Ctrl-C, 1 for every other error.
     """
     import sys
 
@@ -88,10 +89,21 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args or os.environ.get("TAIYI_DEBUG", "") not in ("", "0")
     if "--debug" in args:
         args = ["--debug"] + [a for a in args if a != "--debug"]  # a root option, wherever it was typed
+    # typer vendors its own click: take its exception base from a public class rather than a private module
+    click_error = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
     try:
-        app(args=args, prog_name="taiyi")
+        rv = app(args=args, prog_name="taiyi", standalone_mode=False)
     except SystemExit:
         raise
+    except click_error as exc:  # a usage error: one line, and where to look (exit 2)
+        if type(exc).__name__ != "NoArgsIsHelpError":  # that one has printed the help already
+            ctx = getattr(exc, "ctx", None)
+            hint = f" (see '{ctx.command_path} --help')" if ctx is not None else ""
+            print(f"error: {' '.join(exc.format_message().split())}{hint}", file=sys.stderr)
+        raise SystemExit(exc.exit_code) from None
+    except typer.Abort:
+        print("aborted", file=sys.stderr)
+        raise SystemExit(1) from None
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         raise SystemExit(130) from None
@@ -100,6 +112,7 @@ def main(argv: list[str] | None = None) -> None:
             raise
         print(error_line(exc), file=sys.stderr)
         raise SystemExit(1) from None
+    raise SystemExit(rv if isinstance(rv, int) else 0)
 
 
 if __name__ == "__main__":

@@ -61,7 +61,7 @@ def show_cmd(
     try:
         entry = load_catalog().get(name)
     except KeyError as exc:
-        typer.echo(str(exc).strip("\"'"), err=True)
+        typer.echo(f"error: {str(exc).strip(chr(34) + chr(39))}", err=True)
         raise typer.Exit(2)
     if as_json:
         typer.echo(json.dumps(entry.data, ensure_ascii=False, indent=1))

@@ -134,6 +134,8 @@ def test_full_queue_answers_503_with_retry_after(slow):
         r = http.post("/v1/chat/completions", json=body)
         assert r.status_code == 503 and r.json()["error"]["code"] == "server_overloaded"
         assert int(r.headers["Retry-After"]) >= 1
+        r = http.post("/v1/chat/completions", json={**body, "stream": True})  # streams take a place too
+        assert r.status_code == 503 and "Retry-After" in r.headers
         for th in threads:
             th.join()
         assert codes == [200, 200]

@@ -255,8 +255,11 @@ async def _sse(engine: Engine, req: ChatRequest, params: GenerationParams, rid: 
     cancel = threading.Event()
     info = Completion("")
 
+    def put(item) -> None:
+        with contextlib.suppress(RuntimeError):  # the event loop is gone (server shutting down)
+            loop.call_soon_threadsafe(deltas.put_nowait, item)
+
     def produce() -> None:
-        put = lambda item: loop.call_soon_threadsafe(deltas.put_nowait, item)  # noqa: E731
         try:
             kw = {"cancel": cancel, "info": info} if can_cancel else {}
             for delta in engine.stream(req.messages, params, **kw):

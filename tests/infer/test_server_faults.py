@@ -117,12 +117,12 @@ def test_a_long_tokenisation_does_not_block_a_short_one(engine):
     time.sleep(0.05)
     count("small", MSGS)
     th.join()
-    assert done["small"] < 0.1 < done["big"], done
+    assert done["small"] < done["big"] / 3, done  # behind one lock the short one would wait for the long one
 
 
 def test_full_queue_answers_503_with_retry_after(slow):
     with _serve(slow, max_queue=2, batch_wait_ms=1) as srv, httpx.Client(base_url=srv.url, timeout=60) as http:
-        body = {"messages": MSGS, "max_tokens": 300, "temperature": 0}
+        body = {"messages": MSGS, "max_tokens": 150, "temperature": 0}
         codes = []
         threads = [threading.Thread(target=lambda: codes.append(http.post("/v1/chat/completions", json=body)
                                                                 .status_code)) for _ in range(2)]

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from taiyi.files import TMP_TAG, atomic_dir, clean_stale_temps
+from taiyi.files import TMP_TAG, _host, atomic_dir, clean_stale_temps
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -108,23 +108,24 @@ def test_stale_temps_are_cleaned_and_live_ones_kept(tmp_path):
     out.mkdir()
     (out / "a.jsonl").write_text("{}\n")
     dead, live = _dead_pid(), os.getpid()
-    stale = tmp_path / f".corpus.{TMP_TAG}-{dead}-x1"
-    running = tmp_path / f".corpus.{TMP_TAG}-{live}-x2"
-    old_done = tmp_path / f".corpus.old-{dead}"
-    for p in (stale, running, old_done):
+    stale = tmp_path / f".corpus.{TMP_TAG}-{dead}-{_host()}-x1"
+    running = tmp_path / f".corpus.{TMP_TAG}-{live}-{_host()}-x2"
+    elsewhere = tmp_path / f".corpus.{TMP_TAG}-{dead}-otherhost-x3"  # a pid of another machine is not ours to judge
+    old_done = tmp_path / f".corpus.old-{dead}-{_host()}"
+    for p in (stale, running, elsewhere, old_done):
         p.mkdir()
         (p / "a.jsonl").write_text("partial")
     assert sorted(clean_stale_temps(out)) == sorted([stale, old_done])
-    assert running.exists() and (out / "a.jsonl").read_text() == "{}\n"
+    assert running.exists() and elsewhere.exists() and (out / "a.jsonl").read_text() == "{}\n"
 
 
 def test_a_kill_between_the_two_renames_restores_the_old_output(tmp_path):
     """Killed after moving the old output aside and before moving the new one in: the old one comes back."""
     out = tmp_path / "instructions"
-    aside = tmp_path / f".instructions.old-{_dead_pid()}"
+    aside = tmp_path / f".instructions.old-{_dead_pid()}-{_host()}"
     aside.mkdir()
     (aside / "stage1.jsonl").write_text("good\n")
-    half = tmp_path / f".instructions.{TMP_TAG}-{_dead_pid()}-zz"
+    half = tmp_path / f".instructions.{TMP_TAG}-{_dead_pid()}-{_host()}-zz"
     half.mkdir()
     with atomic_dir(out) as tmp:  # the next run starts: it puts the old output back first
         assert (out / "stage1.jsonl").read_text() == "good\n" and not half.exists()

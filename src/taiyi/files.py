@@ -10,6 +10,7 @@ import contextlib
 import hashlib
 import os
 import shutil
+import socket
 import tempfile
 import time
 from pathlib import Path
@@ -51,7 +52,12 @@ def dumps(obj: Any) -> bytes:
     return orjson.dumps(obj, option=orjson.OPT_NON_STR_KEYS)
 
 
-TMP_TAG = "taiyi-tmp"  # temp siblings are named .<name>.taiyi-tmp-<pid>-<random>; .<name>.old-<pid> while swapping
+TMP_TAG = "taiyi-tmp"  # temp siblings: .<name>.taiyi-tmp-<pid>-<host>-<random>; .<name>.old-<pid>-<host> while swapping
+
+
+def _host() -> str:
+    """This machine's name, in the temp names: a pid is only known dead on the machine that ran it (shared disks)."""
+    return "".join(c if c.isalnum() else "_" for c in socket.gethostname())[:40] or "host"
 
 
 def _pid_alive(pid: int) -> bool:
@@ -67,9 +73,10 @@ def _pid_alive(pid: int) -> bool:
 def clean_stale_temps(path: str | Path) -> list[Path]:
     """Remove the temp siblings of ``path`` left by killed runs (their process is gone); returns what went.
 
-    Why: a run killed mid-write leaves its ``.<name>.taiyi-tmp-<pid>-*`` folder behind (tens of MB); the next
-    run cleans it, while temps of runs still alive are left alone. A run killed between moving the old
-    output aside and moving the new one in leaves ``.<name>.old-<pid>`` and no ``<name>``: that is the
+    Why: a run killed mid-write leaves its ``.<name>.taiyi-tmp-<pid>-<host>-*`` folder behind (tens of MB); the
+    next run cleans it, while temps of runs still alive (or of other machines) are left alone. A run killed
+    between moving the old output aside and moving the new one in leaves ``.<name>.old-<pid>-<host>`` and no
+    ``<name>``: that is the
     previous good output, so it is put back rather than deleted.
     """
     path = Path(path)
@@ -81,9 +88,9 @@ def clean_stale_temps(path: str | Path) -> list[Path]:
         if rest is None:
             continue
         if rest.startswith(f"{TMP_TAG}-") or rest.startswith("old-"):
-            pid = rest.split("-")[2 if rest.startswith(TMP_TAG) else 1]
-            if not pid.isdigit() or _pid_alive(int(pid)):
-                continue
+            fields = rest.split("-")[2:4] if rest.startswith(TMP_TAG) else rest.split("-")[1:3]
+            if len(fields) < 2 or not fields[0].isdigit() or fields[1] != _host() or _pid_alive(int(fields[0])):
+                continue  # still running, or another machine's run: not ours to judge
         elif not (rest.endswith(".tmp") and time.time() - p.stat().st_mtime > 3600):  # older versions' temps
             continue
         if rest.startswith("old-") and not path.exists():
@@ -98,7 +105,7 @@ def clean_stale_temps(path: str | Path) -> list[Path]:
 
 
 def _tmp_prefix(path: Path) -> str:
-    return f".{path.name}.{TMP_TAG}-{os.getpid()}-"
+    return f".{path.name}.{TMP_TAG}-{os.getpid()}-{_host()}-"
 
 
 @contextlib.contextmanager
@@ -131,7 +138,7 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     try:
         yield tmp
         if path.exists():
-            old = path.with_name(f".{path.name}.old-{os.getpid()}")
+            old = path.with_name(f".{path.name}.old-{os.getpid()}-{_host()}")
             os.replace(path, old)
             os.replace(tmp, path)
             shutil.rmtree(old, ignore_errors=True)

@@ -205,17 +205,23 @@ def create_app(
 async def _await_or_abandon(request, tickets) -> list[Completion] | None:
     """Wait for every ticket; if the client disconnects first, abandon them (skipped or stopped) -> None."""
     gathered = asyncio.gather(*(asyncio.wrap_future(t.future) for t in tickets))
-    while True:
-        done, _ = await asyncio.wait({gathered}, timeout=DISCONNECT_POLL_S)
-        if done:
-            return gathered.result()
-        if await request.is_disconnected():
-            for t in tickets:
-                t.abandon()
-            gathered.cancel()
-            with contextlib.suppress(BaseException):
-                await gathered
-            return None
+    try:
+        while True:
+            done, _ = await asyncio.wait({gathered}, timeout=DISCONNECT_POLL_S)
+            if done:
+                return gathered.result()
+            if await request.is_disconnected():
+                break
+    except asyncio.CancelledError:  # the server is shutting down: nobody will read these answers either
+        for t in tickets:
+            t.abandon()
+        raise
+    for t in tickets:
+        t.abandon()
+    gathered.cancel()
+    with contextlib.suppress(BaseException):
+        await gathered
+    return None
 
 
 def _fit_context(req: ChatRequest, prompt_tokens: int, max_context: int | None,

@@ -115,6 +115,11 @@ class ChatCompletionRequest(BaseModel):
         raise ValueError("only {'type': 'text'} is supported (this server does not constrain output to JSON)")
 
 
+# fields accepted only at their neutral value, and that value (for the error message)
+NEUTRAL_ONLY = {"frequency_penalty": "0", "presence_penalty": "0", "logprobs": "false", "top_logprobs": "0",
+                "logit_bias": "{}", "tools": "[]", "tool_choice": '"none"'}
+
+
 def _param(loc: tuple) -> str | None:
     out = ""
     for part in loc:
@@ -131,6 +136,9 @@ def _validation_error(exc: ValidationError) -> RequestError:
     if e["type"] == "extra_forbidden":
         return RequestError(f"unrecognized request argument {param!r} (see docs/serving.md for what is supported)",
                             param=param)
+    if loc and loc[0] in NEUTRAL_ONLY:
+        return RequestError(f"'{loc[0]}' is not supported by this server (only {NEUTRAL_ONLY[loc[0]]} is accepted); "
+                            "leave it out", param=str(loc[0]))
     if e["type"] == "missing":
         return RequestError(f"'{param}' is required", param=param)
     given = e.get("input")

@@ -29,19 +29,19 @@ from typing import Any
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
-from taiyi.instructions.tasks.set_f1 import micro_f1
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.typed_answers import (
     fill,
     fold_name,
     is_empty_answer,
     is_none,
-    prompt_lang,
     quote,
     split_list,
     strip_bullet,
     strip_prefix,
     unquote,
 )
+from taiyi.text import record_lang
 
 TASK = "ee"
 ROLES = ("core_name", "anatomy", "character", "tendency")  # the order attributes are written in
@@ -426,7 +426,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     text = document_text(record).strip()
     if not text:
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     tpl = load_templates(TASK, lang)
     target = gold_target(record)
     prompt = tpl.prompt(rng)
@@ -443,25 +443,15 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     ]
 
 
-def attributes(event) -> list[tuple[str, str, str]]:
-    """(core, role, value) items of one event: the core itself, its status (when not affirmed), each list value."""
-    core, tendency, chars, anats = event
-    out = [(core, "core_name", core)]
-    if tendency:
-        out.append((core, "tendency", tendency))
-    out += [(core, "character", c) for c in chars] + [(core, "anatomy", a) for a in anats]
-    return out
 
+@register_task(TASK)
+class EeTask(Task):
+    """Clinical findings (core, status, descriptors, sites) scored per document as whole-event sets."""
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Micro-F1 over whole events (exact 4-tuples; the headline ``f1``) and over attributes (``attr/...``, partial
-    credit: an event's core, status and each descriptor/site keyed by its core), with a per-role breakdown."""
-    ev_key = lambda e: (e[0], e[1], tuple(e[2]), tuple(e[3]))  # noqa: E731
-    out = micro_f1(preds, golds, key=ev_key)
-    attr_preds = [None if p is None else [a for e in p for a in attributes(e)] for p in preds]
-    attr_golds = [[a for e in g for a in attributes(e)] for g in golds]
-    attrs = micro_f1(attr_preds, attr_golds, key=lambda a: a, group=lambda a: a[1])
-    for k, v in attrs.items():
-        if k not in ("parse_failures", "n_docs"):
-            out[f"attr/{k}"] = v
-    return out
+    unit = "document"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("micro_f1",)
+    examples = staticmethod(examples)
+    render = staticmethod(render)
+    parse = staticmethod(parse)

@@ -15,8 +15,10 @@ import string
 from functools import cache
 
 from taiyi.files import DataError
-from taiyi.instructions.tasks.answer_text import nfkc, strip_label, text_lang
+from taiyi.instructions.tasks.answer_text import strip_label
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import nfkc, record_lang
 
 TASK = "mcqa"
 QA_TYPES = ("multiple_choice", "yesno")
@@ -35,16 +37,11 @@ def gold_target(record: dict) -> str | None:
     return answer
 
 
-def _lang(record: dict, info: dict) -> str:
-    lang = record.get("lang") or info.get("lang", "en")
-    return lang if lang in ("zh", "en") else text_lang(record.get("question", ""))
-
-
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     target = gold_target(record)
     if target is None:
         return []
-    lang = _lang(record, info)
+    lang = record_lang(record, info, record.get("question", ""))
     tpl = load_templates(TASK, lang)
     choices = list(record["choices"])
     if len(choices) > len(LETTERS):
@@ -174,15 +171,14 @@ def choices_for_loglikelihood(meta: dict) -> list[tuple[str, str]]:
     return [(c, render(c, meta)) for c in meta["choices"]]
 
 
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """Accuracy (0-100) of chosen answer texts; ``None`` (parse failure) counts as wrong."""
-    if len(preds) != len(golds):
-        raise ValueError(f"{len(preds)} predictions but {len(golds)} references")
-    correct = sum(1 for p, g in zip(preds, golds) if p is not None and p == g)
-    n = len(golds)
-    return {
-        "accuracy": 100.0 * correct / n if n else 0.0,
-        "correct": correct,
-        "count": n,
-        "parse_failures": sum(1 for p in preds if p is None),
-    }
+@register_task(TASK)
+class McqaTask(Task):
+    """Multiple choice: the chosen option's text (or letter) against the gold answer."""
+
+    unit = "item"
+    stage = 2
+    max_new_tokens = 64
+    metrics = ("accuracy",)
+    examples = staticmethod(examples)
+    render = staticmethod(render)
+    parse = staticmethod(parse)

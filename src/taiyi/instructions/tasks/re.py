@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.ner import mention_text
-from taiyi.instructions.tasks.set_f1 import micro_f1
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds, prompt_lang
+from taiyi.instructions.tasks.typed_answers import kb_label_kinds
 from taiyi.instructions.tasks.typed_codec import TypedListCodec
+from taiyi.text import record_lang
 
 TASK = "re"
 CODEC = TypedListCodec(TASK, ("head", "tail"), "relation list", absent_type_prob=0.3)
@@ -39,7 +40,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     all_types = kb_label_kinds(info, record)[1]
     if not text or not all_types:
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     target = gold_target(record)
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)
 
@@ -52,6 +53,28 @@ def parse(text: str | None, meta: dict) -> list[list[str]]:
     return CODEC.parse(text, meta)
 
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Strict micro-F1 over per-document sets of (type, head, tail), with a per-relation-type breakdown."""
-    return micro_f1(preds, golds, group=lambda x: x[0])
+@register_task(TASK)
+class ReTask(Task):
+    """Relation triples scored per document (strict and argument-grounded micro-F1)."""
+
+    unit = "document"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("micro_f1", "grounded_f1")
+    types_key = "relation_types"
+    examples = staticmethod(examples)
+    render = staticmethod(render)
+    parse = staticmethod(parse)
+
+    def restrict(self, record: dict, keep) -> dict:
+        """Only the relations of the benchmark's types (renamed)."""
+        if record.get("schema") != "kb":
+            return record
+        kept = []
+        for r in record.get("relations", []):
+            t = keep(r["type"])
+            if t is not None:
+                r["type"] = t
+                kept.append(r)
+        record["relations"] = kept
+        return record

@@ -400,14 +400,6 @@ def cached_compile(template: str, fields: tuple[tuple[str, str], ...]) -> re.Pat
     return compile_template(template, dict(fields))
 
 
-def prompt_lang(record: dict, info: dict) -> str:
-    """Chinese datasets get Chinese prompts, English ones English prompts (mixed: by the record's text)."""
-    for lang in (record.get("lang"), info.get("lang")):
-        if lang in ("zh", "en"):
-            return lang
-    return "zh"
-
-
 def display_name(info: dict, raw: str, lang: str) -> str:
     """The label's name in the prompt language from the catalog's ``label_names`` (falls back to the raw label)."""
     names = (info.get("label_names") or {}).get(raw) or {}

@@ -156,7 +156,8 @@ def get_task(name: str) -> Task:
 def task_names() -> tuple[str, ...]:
     """Every registered task, built-in ones first in their historical order."""
     load_tasks()
-    return tuple(_TASKS)
+    order = {n: i for i, n in enumerate(BUILTIN)}
+    return tuple(sorted(_TASKS, key=lambda n: order.get(n, len(order))))  # stable: others in registration order
 
 
 def stage_tasks(stage: int) -> list[str]:

@@ -10,7 +10,7 @@ import pytest
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import cls
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from taiyi.instructions.tasks.typed_answers import label_order, offered_names
+from taiyi.instructions.tasks.labels import label_order, offered_names
 from taiyi.text import record_lang as prompt_lang
 
 from . import raw_samples

@@ -9,7 +9,7 @@ import pytest
 from taiyi.corpus.schema import make_passages, new_record
 from taiyi.instructions.tasks import ner
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds, offered_names
+from taiyi.instructions.tasks.labels import kb_label_kinds, offered_names
 from taiyi.text import record_lang as prompt_lang
 
 from . import raw_samples

@@ -9,7 +9,7 @@ import pytest
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import pair
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from taiyi.instructions.tasks.typed_answers import label_order, offered_names
+from taiyi.instructions.tasks.labels import label_order, offered_names
 
 from . import raw_samples
 

@@ -47,7 +47,7 @@ class Metric:
 
 def register_metric(name: str) -> Callable[[MetricFn], MetricFn]:
     """Function decorator: register ``fn(preds, golds, ctx) -> {"score": ..., ...}`` under ``name``; its docstring
-    is the metric's definition (shown by ``taiyi eval --list-metrics`` and required)."""
+    is the metric's definition (required)."""
 
     def deco(fn: MetricFn) -> MetricFn:
         if name in _METRICS and _METRICS[name].fn.__qualname__ != fn.__qualname__:

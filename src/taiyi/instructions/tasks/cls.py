@@ -12,7 +12,8 @@ from __future__ import annotations
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
 from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.option_scan import scan
-from taiyi.instructions.tasks.typed_answers import fill, is_empty_answer, label_order, offered_names
+from taiyi.instructions.tasks.typed_answers import is_empty_answer
+from taiyi.instructions.tasks.labels import fill, label_order, offered_names
 from taiyi.text import record_lang
 
 TASK = "cls"
@@ -50,16 +51,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "options": offered}
     sep = "、" if lang == "zh" else "; "
     user = fill(prompt["text"], text=record["text"].strip(), options=sep.join(d for _, d in offered))
-    return [
-        Instruction.for_record(
-            record, TASK, prompt, lang=lang,
-            user=user,
-            answer=render(target, meta),
-            target=target,
-            meta=meta,
-            variant=0,
-        )
-    ]
+    return [Instruction.for_record(record, TASK, prompt, lang=lang, user=user, answer=render(target, meta),
+                                   target=target, meta=meta, variant=0)]
 
 
 def render(target: list, meta: dict, phrasing: int | None = None) -> str:
@@ -97,9 +90,6 @@ class ClsTask(Task):
     metrics = ("label_f1", "macro_f1")
     types_key = "labels"
     only_offered_types = True
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)
 
     def restrict(self, record: dict, keep) -> dict:
         """Only the labels the benchmark asks for (renamed, sorted unique)."""

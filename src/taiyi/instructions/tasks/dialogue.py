@@ -92,6 +92,3 @@ class DialogueTask(Task):
     stage = 2
     max_new_tokens = 256
     metrics = ("rouge_l",)
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

@@ -179,6 +179,3 @@ class McqaTask(Task):
     stage = 2
     max_new_tokens = 64
     metrics = ("accuracy",)
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

@@ -92,6 +92,3 @@ class MtTask(Task):
     stage = 1
     max_new_tokens = 256
     metrics = ("bleu", "chrf")
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

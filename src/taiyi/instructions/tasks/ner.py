@@ -15,8 +15,8 @@ from __future__ import annotations
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction
 from taiyi.instructions.tasks.registry import Task, register_task
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds
-from taiyi.instructions.tasks.typed_codec import TypedListCodec
+from taiyi.instructions.tasks.labels import kb_label_kinds
+from taiyi.instructions.tasks.typed_codec import TypedListCodec, keep_typed
 from taiyi.text import record_lang
 
 TASK = "ner"
@@ -46,12 +46,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)
 
 
-def render(target: list, meta: dict, phrasing: int | None = None) -> str:
-    return CODEC.render(target, meta, phrasing)
-
-
-def parse(text: str | None, meta: dict) -> list[list[str]]:
-    return CODEC.parse(text, meta)
+render = CODEC.render  # (target, meta, phrasing=None) -> answer text
+parse = CODEC.parse  # (text, meta) -> [[type, ...], ...]; ParseError when unreadable
 
 
 @register_task(TASK)
@@ -64,20 +60,12 @@ class NerTask(Task):
     metrics = ("micro_f1", "grounded_f1")
     types_key = "entity_types"
     only_offered_types = True
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)
 
     def restrict(self, record: dict, keep) -> dict:
         """Only the entities of the benchmark's types (renamed); relations and coreferences between kept ones."""
         if record.get("schema") != "kb":
             return record
-        kept = []
-        for e in record.get("entities", []):
-            t = keep(e["type"])
-            if t is not None:
-                e["type"] = t
-                kept.append(e)
+        kept = keep_typed(record.get("entities", []), keep)
         ids = {e["id"] for e in kept} | {ev["id"] for ev in record.get("events", [])}
         record["entities"] = kept
         record["relations"] = [r for r in record.get("relations", []) if r["arg1_id"] in ids and r["arg2_id"] in ids]

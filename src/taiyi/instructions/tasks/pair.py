@@ -11,7 +11,7 @@ from __future__ import annotations
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
 from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.option_scan import scan
-from taiyi.instructions.tasks.typed_answers import fill, label_order, offered_names
+from taiyi.instructions.tasks.labels import fill, label_order, offered_names
 from taiyi.text import record_lang
 
 TASK = "pair"
@@ -29,16 +29,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     sep = "、" if lang == "zh" else "; "
     user = fill(prompt["text"], text_1=record["text_1"].strip(), text_2=record["text_2"].strip(),
                 options=sep.join(d for _, d in options))
-    return [
-        Instruction.for_record(
-            record, TASK, prompt, lang=lang,
-            user=user,
-            answer=render(target, meta),
-            target=target,
-            meta=meta,
-            variant=0,
-        )
-    ]
+    return [Instruction.for_record(record, TASK, prompt, lang=lang, user=user, answer=render(target, meta),
+                                   target=target, meta=meta, variant=0)]
 
 
 def render(target: str, meta: dict, phrasing: int | None = None) -> str:
@@ -65,6 +57,3 @@ class PairTask(Task):
     stage = 1
     max_new_tokens = 64
     metrics = ("label_f1", "accuracy")
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

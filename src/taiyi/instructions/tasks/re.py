@@ -15,8 +15,8 @@ from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction
 from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.ner import mention_text
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds
-from taiyi.instructions.tasks.typed_codec import TypedListCodec
+from taiyi.instructions.tasks.labels import kb_label_kinds
+from taiyi.instructions.tasks.typed_codec import TypedListCodec, keep_typed
 from taiyi.text import record_lang
 
 TASK = "re"
@@ -45,12 +45,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)
 
 
-def render(target: list, meta: dict, phrasing: int | None = None) -> str:
-    return CODEC.render(target, meta, phrasing)
-
-
-def parse(text: str | None, meta: dict) -> list[list[str]]:
-    return CODEC.parse(text, meta)
+render = CODEC.render  # (target, meta, phrasing=None) -> answer text
+parse = CODEC.parse  # (text, meta) -> [[type, ...], ...]; ParseError when unreadable
 
 
 @register_task(TASK)
@@ -62,19 +58,10 @@ class ReTask(Task):
     max_new_tokens = 512
     metrics = ("micro_f1", "grounded_f1")
     types_key = "relation_types"
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)
 
     def restrict(self, record: dict, keep) -> dict:
         """Only the relations of the benchmark's types (renamed)."""
         if record.get("schema") != "kb":
             return record
-        kept = []
-        for r in record.get("relations", []):
-            t = keep(r["type"])
-            if t is not None:
-                r["type"] = t
-                kept.append(r)
-        record["relations"] = kept
+        record["relations"] = keep_typed(record.get("relations", []), keep)
         return record

@@ -17,7 +17,8 @@ Why: the list of tasks, their answer budgets, stages, benchmark type restriction
         def parse(self, text, meta): ...      # raises ParseError on unreadable text
         def restrict(self, record, keep): ...  # a record limited to a benchmark's types
 
-Templates live in ``<templates_dir>/<task>.<lang>.yaml``: the package's ``templates/`` for built-in tasks, else the
+A class that does not define ``examples``/``render``/``parse`` uses the module-level functions of those names (the
+built-in task modules are written that way). Templates live in ``<templates_dir>/<task>.<lang>.yaml``: the package's ``templates/`` for built-in tasks, else the
 folder of the module (or its ``templates/`` subfolder) unless the class sets ``templates_dir``.
 
 Discovery: the built-in modules, then the ``taiyi.tasks`` entry point group, then every module name or ``.py``
@@ -94,6 +95,10 @@ def register_task(name: str) -> Callable[[type[Task]], type[Task]]:
         if old is not None and type(old).__qualname__ != cls.__qualname__:
             raise ValueError(f"task {name!r} is registered twice ({old!r} and {cls.__module__}.{cls.__qualname__})")
         cls.name = name
+        module = sys.modules.get(cls.__module__)
+        for method in ("examples", "render", "parse"):  # default: the module's functions of those names
+            if getattr(cls, method) is getattr(Task, method) and callable(getattr(module, method, None)):
+                setattr(cls, method, staticmethod(getattr(module, method)))
         if cls.templates_dir is None:
             cls.templates_dir = _default_templates_dir(cls)
         _TASKS[name] = cls()

@@ -175,6 +175,3 @@ class ReportTask(Task):
     stage = 1
     max_new_tokens = 512
     metrics = ("rouge_l",)
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

@@ -105,6 +105,3 @@ class TitleTask(Task):
     stage = 1
     max_new_tokens = 256
     metrics = ("rouge_l",)
-    examples = staticmethod(examples)
-    render = staticmethod(render)
-    parse = staticmethod(parse)

@@ -116,4 +116,3 @@ def test_find_dataset_uses_aliases(tmp_path):
     (tmp_path / "CMeIE-V2").mkdir()
     (tmp_path / "CMeIE-V2" / "dev.jsonl").write_text("")
     assert b.find_dataset(tmp_path) == tmp_path / "CMeIE-V2"
-    assert list(bm.eval_records(b, tmp_path)) == []

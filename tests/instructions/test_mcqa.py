@@ -95,7 +95,3 @@ def test_parse_garbage_raises(text):
     with pytest.raises(ParseError):
         mcqa.parse(text, meta)
 
-
-def test_choices_for_loglikelihood():
-    meta = {"lang": "en", "phrasing": 1, "choices": ["yes", "no", "maybe"]}
-    assert mcqa.choices_for_loglikelihood(meta) == [("yes", "A. yes"), ("no", "B. no"), ("maybe", "C. maybe")]

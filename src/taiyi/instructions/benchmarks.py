@@ -12,12 +12,12 @@ import copy
 import functools
 import random
 from pathlib import Path
-from typing import Iterable, Iterator, Literal
+from typing import Iterable, Literal
 
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from taiyi.files import DataError, read_jsonl, validation_message, write_jsonl
+from taiyi.files import DataError, validation_message, write_jsonl
 from taiyi.instructions.tasks.base import Instruction
 from taiyi.instructions.tasks.registry import Task, get_task, task_names
 
@@ -210,14 +210,6 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
             inst.meta = {**inst.meta, "benchmark": benchmark.name, "record_id": rid}
             items.append(inst)
     return items
-
-
-def eval_records(benchmark: Benchmark, corpus_dir: str | Path) -> Iterator[dict]:
-    """The corpus records of the benchmark's split (nothing when the corpus lacks the dataset)."""
-    d = benchmark.find_dataset(corpus_dir)
-    if d is None:
-        return iter(())
-    return read_jsonl(d / f"{benchmark.split}.jsonl")
 
 
 def eval_record(inst: Instruction, stage: str = "eval") -> dict:

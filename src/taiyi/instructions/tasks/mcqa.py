@@ -3,7 +3,7 @@
 Why: exam-style QA is scored by whether the chosen option is right, whatever way the model names it — the
 option text, its letter ("B", "(B)", "选B", "答案是 B") or both. The prompt lists the options with letters;
 ``meta["choices"]`` keeps them in letter order so parse maps letters back, and evaluation can instead score
-each option by log-likelihood (``choices_for_loglikelihood``).
+each option by log-likelihood.
 
 Target: the answer text (one of the record's choices).
 """
@@ -160,15 +160,6 @@ def parse(text: str, meta: dict) -> str:
     if hits:
         return min(hits)[2]
     raise ParseError(f"no option named in answer: {raw[:80]!r}")
-
-
-def choices_for_loglikelihood(meta: dict) -> list[tuple[str, str]]:
-    """(choice, continuation) for every option: score each continuation after the prompt and pick the best.
-
-    The continuation is the option rendered in the instruction's own answer phrasing, so the likelihood is of the
-    exact text the model was trained to produce.
-    """
-    return [(c, render(c, meta)) for c in meta["choices"]]
 
 
 @register_task(TASK)

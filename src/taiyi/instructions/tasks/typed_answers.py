@@ -66,10 +66,6 @@ def strip_bullet(line: str) -> str:
     return _BULLET.sub("", line, count=1).strip()
 
 
-def lines_of(text: str) -> list[str]:
-    return [ln.strip() for ln in strip_prefix(text).splitlines() if ln.strip()]
-
-
 def unquote(value: str) -> str:
     value = value.strip()
     if len(value) >= 2 and _OPEN.get(value[0]) == value[-1]:
@@ -394,7 +390,3 @@ def is_empty_answer(text: str, empties: Iterable[str]) -> bool:
         return True
     return any(t == fold(e) or (fold(e) and t.startswith(fold(e))) for e in empties)
 
-
-@functools.lru_cache(maxsize=512)
-def cached_compile(template: str, fields: tuple[tuple[str, str], ...]) -> re.Pattern:
-    return compile_template(template, dict(fields))

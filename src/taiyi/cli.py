@@ -45,13 +45,7 @@ STAGE_CLI_MODULES = (
 )
 
 for _name in STAGE_CLI_MODULES:
-    try:
-        _mod = importlib.import_module(_name)
-    except ModuleNotFoundError as exc:  # a stage not built yet
-        if exc.name != _name:
-            raise
-        continue
-    _mod.register(app)
+    importlib.import_module(_name).register(app)
 
 
 @app.command("version")

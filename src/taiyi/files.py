@@ -197,3 +197,13 @@ def manifest(stage: str, inputs: Iterable[str | Path], config: dict | None = Non
         "config": config or {},
         **extra,
     }
+
+
+def validation_message(exc, where: str) -> str:
+    """One line per pydantic error: ``<where>: <field path>: <message> (got <input>)``."""
+    lines = []
+    for e in exc.errors():
+        loc = ".".join(str(x) for x in e["loc"]) or "(top level)"
+        got = repr(e.get("input"))
+        lines.append(f"{where}: {loc}: {e['msg']} (got {got[:80]})")
+    return "\n".join(lines)

@@ -106,3 +106,14 @@ def write_eval_dir(root: Path) -> Path:
     write_jsonl(d / "BC5CDR-Chem.jsonl", ner_items())
     write_jsonl(d / "PubMedQA.jsonl", mcqa_items())
     return d
+
+
+def install_tasks(monkeypatch, fakes: dict) -> None:
+    """Put fake render/parse (``fakes[task]``: a class with static ``render``/``parse``) into the task registry,
+    keeping the real task's unit, metrics and answer budget."""
+    from taiyi.instructions.tasks import registry
+
+    for t, fake in fakes.items():
+        real = type(registry.get_task(t))
+        cls = type(f"Fake{real.__name__}", (real,), {"render": staticmethod(fake.render), "parse": staticmethod(fake.parse)})
+        monkeypatch.setitem(registry._TASKS, t, cls())

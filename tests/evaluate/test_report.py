@@ -5,11 +5,11 @@ from __future__ import annotations
 from taiyi.evaluate import report, runner
 from taiyi.files import read_json
 
-from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
+from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, install_tasks, write_eval_dir
 
 
 def test_report_files(tmp_path, monkeypatch):
-    monkeypatch.setattr(runner, "get_codec", {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec}.__getitem__)
+    install_tasks(monkeypatch, {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec})
     cfg = runner.EvalConfig(out=tmp_path / "rep", benchmarks="all", model="fake", eval_dir=write_eval_dir(tmp_path),
                             progress=False)
     scores = runner.run_eval(cfg, engine=FakeEngine({"Aspirin": "gibberish", "NSAID": "yes"}, default="None"))

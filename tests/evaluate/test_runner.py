@@ -7,14 +7,14 @@ import pytest
 from taiyi.evaluate import runner
 from taiyi.files import DataError
 
-from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, write_eval_dir
+from taiyi.evaluate import items as eval_items
+from tests.evaluate.eval_fakes import FakeEngine, FakeMcqaCodec, FakeNerCodec, install_tasks, write_eval_dir
 
 
 @pytest.fixture()
 def fake_codecs(monkeypatch):
-    codecs = {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec}
-    monkeypatch.setattr(runner, "get_codec", lambda task: codecs[task])
-    monkeypatch.setattr(runner, "n_phrasings", lambda task, lang: 2)
+    install_tasks(monkeypatch, {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec})
+    monkeypatch.setattr(eval_items, "n_phrasings", lambda task, lang: 2)
 
 
 ANSWERS = {
@@ -91,7 +91,7 @@ def test_codec_crash_on_odd_output_is_counted_not_raised(tmp_path, monkeypatch):
         def parse(text, meta):
             raise IndexError("codec bug")
 
-    monkeypatch.setattr(runner, "get_codec", lambda task: Crashy)
+    install_tasks(monkeypatch, {"ner": Crashy})
     scores = runner.run_eval(_cfg(tmp_path).__class__(**{**_cfg(tmp_path).__dict__, "benchmarks": "BC5CDR-Chem"}),
                              engine=FakeEngine(ANSWERS))
     res = scores["benchmarks"]["BC5CDR-Chem"]

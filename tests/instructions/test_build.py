@@ -127,7 +127,9 @@ def test_caps_weights_stages_and_quality(corpus, tmp_path):
 
 
 def test_broken_answers_are_dropped_and_counted(corpus, tmp_path, monkeypatch):
-    codec = fake_codec.CODECS["cls"]
+    from taiyi.instructions.tasks.registry import get_task
+
+    codec = get_task("cls")  # the fake installed by the corpus fixture
     orig = codec.examples
 
     def bad(record, rng, info, mode="train"):

@@ -11,7 +11,6 @@ import pytest
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import dialogue
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from tests.instructions.corpus_records import records
 
 
 def _roundtrip(record, lang):
@@ -40,21 +39,9 @@ def _liver_cancer_records(path):
     return out
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_at_least_20_distinct_prompts(lang):
-    tpl = load_templates("dialogue", lang)
-    assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 3 and tpl.empty
-    assert all("{message}" in p["text"] for p in tpl.prompts)
-
-
 def test_roundtrip_real_raw_multiturn(shared_datasets):
     recs = _liver_cancer_records(shared_datasets / "Huatuo-Llama-Med-Chinese/liver_cancer_multiturn.json")
     assert sum(_roundtrip(r, "zh") for r in recs) > 1000
-
-
-def test_roundtrip_converted_corpus(shared_corpus):
-    n = sum(_roundtrip(rec, rec["lang"] if rec["lang"] in ("zh", "en") else "zh") for _, rec in records(shared_corpus, {"dialogue"}))
-    assert n > 0
 
 
 def test_examples_multiturn_messages():
@@ -104,9 +91,3 @@ def test_parse_garbage_raises(text):
 def test_raw_speaker_label_is_not_part_of_the_target():
     assert dialogue.assistant_text(" 医生:确诊后请复查。", "zh") == "确诊后请复查。"
     assert dialogue.assistant_text("Doctor: Rest.", "en") == "Rest."
-
-
-def test_score_hand_computed():
-    s = dialogue.score(["注意休息", "abc"], ["注意休息", "xyz"])
-    assert s["f1"] == pytest.approx(50.0) and s["rouge_l"] == pytest.approx(50.0) and s["exact_match"] == pytest.approx(50.0)
-    assert s["count"] == 2 and s["parse_failures"] == 0

@@ -6,12 +6,10 @@ import json
 import random
 
 import pytest
-import sacrebleu
 
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import mt
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from tests.instructions.corpus_records import records
 
 
 def _roundtrip(record):
@@ -30,13 +28,6 @@ def _pair(en, zh, rid="1"):
                       text_1_name="en", text_2_name="zh")
 
 
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_at_least_20_distinct_prompts(lang):
-    tpl = load_templates("mt", lang)
-    assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 3 and tpl.empty
-    assert all("{text}" in p["text"] and "{tgt}" in p["text"] for p in tpl.prompts)
-
-
 def test_roundtrip_real_wmt_lines(shared_datasets):
     n = 0
     for direction in ("en2zh", "zh2en"):
@@ -45,11 +36,6 @@ def test_roundtrip_real_wmt_lines(shared_datasets):
         for i, (a, b) in enumerate(zip(en, zh)):
             n += _roundtrip(_pair(a.split("\t")[-1], b.split("\t")[-1], f"{direction}-{i}"))
     assert n > 1000
-
-
-def test_roundtrip_converted_corpus(shared_corpus):
-    n = sum(_roundtrip(rec) for _, rec in records(shared_corpus, {"t2t"}))
-    assert n > 0
 
 
 def test_examples_both_directions_and_eval():
@@ -87,16 +73,3 @@ def test_parse_sloppy(text, lang, expected):
 def test_parse_garbage_raises(text):
     with pytest.raises(ParseError):
         mt.parse(text, {"lang": "en", "phrasing": 0})
-
-
-def test_score_matches_sacrebleu_and_splits_directions():
-    preds = ["The cat sat on the mat.", "阿司匹林可以降低风险。", None]
-    golds = ["The cat sat on the mat.", "阿司匹林降低风险。", "A dog barked."]
-    s = mt.score(preds, golds)
-    en = sacrebleu.corpus_bleu(["The cat sat on the mat.", ""], [["The cat sat on the mat.", "A dog barked."]])
-    zh = sacrebleu.corpus_bleu(["阿司匹林可以降低风险。"], [["阿司匹林降低风险。"]], tokenize="zh")
-    assert s["bleu_to_en"] == pytest.approx(en.score) and s["bleu_to_zh"] == pytest.approx(zh.score)
-    assert s["bleu"] == pytest.approx((2 * en.score + zh.score) / 3)
-    assert s["count"] == 3 and s["parse_failures"] == 1 and 0 < s["chrf"] <= 100
-    perfect = mt.score(["阿司匹林降低风险。"], ["阿司匹林降低风险。"])
-    assert perfect["bleu"] == pytest.approx(100.0) and perfect["chrf"] == pytest.approx(100.0)

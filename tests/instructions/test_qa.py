@@ -11,7 +11,6 @@ import pytest
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import qa
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from tests.instructions.corpus_records import records
 
 
 def _roundtrip(record, lang):
@@ -23,13 +22,6 @@ def _roundtrip(record, lang):
             assert qa.parse(text, meta) == target, (record["id"], k, text[:200])
         n += 1
     return n
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_at_least_20_distinct_prompts(lang):
-    tpl = load_templates("qa", lang)
-    assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 3 and tpl.empty
-    assert all("{question}" in p["text"] for p in tpl.prompts)
 
 
 def test_roundtrip_real_raw_files(shared_datasets):
@@ -46,11 +38,6 @@ def test_roundtrip_real_raw_files(shared_datasets):
                          question=q["instruction"], answer=[q["output"]])
         n += _roundtrip(rec, "zh")
     assert n > 16000
-
-
-def test_roundtrip_converted_corpus(shared_corpus):
-    n = sum(_roundtrip(rec, rec["lang"] if rec["lang"] in ("zh", "en") else "zh") for _, rec in records(shared_corpus, {"qa"}))
-    assert n > 0
 
 
 def test_examples_train_and_eval():
@@ -92,17 +79,3 @@ def test_parse_sloppy(text, lang, expected):
 def test_parse_garbage_raises(text):
     with pytest.raises(ParseError):
         qa.parse(text, {"lang": "zh", "phrasing": 0})
-
-
-def test_score_hand_computed():
-    # zh char-level: pred 多喝水 vs gold 多喝热水 -> P=3/3, R=3/4, F1=6/7; LCS=3 -> ROUGE-L also 6/7
-    s = qa.score(["多喝水", None], ["多喝热水", "休息"])
-    assert s["f1"] == pytest.approx(100 * (6 / 7) / 2)
-    assert s["rouge_l"] == pytest.approx(100 * (6 / 7) / 2)
-    assert s["exact_match"] == 0.0 and s["count"] == 2 and s["parse_failures"] == 1
-    # en word-level: "the cat sat" vs "the cat sat down": F1 = 2*1*0.75/1.75
-    s = qa.score(["The cat sat."], ["the cat sat down"])
-    assert s["f1"] == pytest.approx(100 * 1.5 / 1.75) and s["rouge_l"] == pytest.approx(100 * 1.5 / 1.75)
-    # ROUGE-L differs from bag-of-words F1 when order differs: "b a" vs "a b": F1 1.0, LCS 1 -> 0.5
-    s = qa.score(["beta alpha"], ["alpha beta"])
-    assert s["f1"] == pytest.approx(100.0) and s["rouge_l"] == pytest.approx(50.0)

@@ -11,7 +11,6 @@ import pytest
 from taiyi.corpus.schema import new_record
 from taiyi.instructions.tasks import report
 from taiyi.instructions.tasks.base import ParseError, load_templates
-from tests.instructions.corpus_records import records
 
 
 def _t2t(text_1, text_2, lang="zh", rid="1", name="report"):
@@ -25,13 +24,6 @@ def _roundtrip(target, lang):
         text = report.render(target, meta, k)
         assert report.parse(text, meta) == target, (k, text)
     return 1
-
-
-@pytest.mark.parametrize("lang", ["zh", "en"])
-def test_at_least_20_distinct_prompts(lang):
-    tpl = load_templates("report", lang)
-    assert len({p["text"] for p in tpl.prompts}) >= 20 and len(tpl.answers) >= 4 and tpl.empty
-    assert {a["style"] for a in tpl.answers} == {"lines", "brackets", "markdown", "json"}
 
 
 def test_roundtrip_real_reports(shared_datasets):
@@ -48,14 +40,6 @@ def test_roundtrip_real_reports(shared_datasets):
                 assert list(target)[:2] == ["主诉", "现病史"], target  # the "…报告如下：" intro line is dropped
                 n += _roundtrip(target, "zh")
     assert n >= 110
-
-
-def test_roundtrip_converted_corpus(shared_corpus):
-    n = 0
-    for info, rec in records(shared_corpus, {"t2t"}):
-        if "report" in info.get("tasks", []):
-            n += _roundtrip(report.gold_target(rec), rec["lang"] if rec["lang"] in ("zh", "en") else "zh")
-    assert n >= 0  # no report dataset is converted from ../shared/datasets yet; the raw-file test above covers the data
 
 
 def test_split_report_and_examples():
@@ -100,12 +84,3 @@ def test_parse_sloppy_english_case():
 def test_parse_garbage_raises(text):
     with pytest.raises(ParseError):
         report.parse(text, ZH)
-
-
-def test_score_hand_computed():
-    gold = {"主诉": "发热", "诊断": "上感"}
-    s = report.score([{"主诉": "发热", "建议": "休息"}, None], [gold, gold])
-    # sections: 4 gold, 1 found with ROUGE-L 1.0 -> 25; section P=1/2, R=1/4 -> F1=1/3
-    assert s["section_rouge_l"] == pytest.approx(25.0) and s["section_f1"] == pytest.approx(100 / 3)
-    # whole report ROUGE-L (chars without punctuation): pred 主诉发热建议休息 vs gold 主诉发热诊断上感: LCS 4, P=R=1/2
-    assert s["rouge_l"] == pytest.approx(25.0) and s["count"] == 2 and s["parse_failures"] == 1

@@ -40,7 +40,7 @@ def read_prompts(path: Path) -> list[dict]:
 
 def benchmark_prompts(names: str, *, limit: int, data_root: Path | None, eval_dir: Path | None) -> list[dict]:
     from taiyi.evaluate.registry import select
-    from taiyi.evaluate.runner import load_items, prompt_of
+    from taiyi.evaluate.items import load_items, prompt_of
 
     out = []
     for bench in select(names):

@@ -1,25 +1,24 @@
-"""The benchmark registry: each benchmark of ``instructions/benchmarks.yaml`` joined with its metric and the paper's numbers.
+"""The benchmark sets as the evaluator sees them: ``instructions/benchmarks.yaml`` checked against the metric
+registry, and joined with the paper's numbers.
 
-Why: a benchmark is registered configuration, not code (as in lm-evaluation-harness). The instruction
-stage owns *what* is evaluated (dataset, split, task, types); this module adds *how it is scored* (the
-metric family of its task) and *what it is compared with* (the published Taiyi / ChatGPT / SOTA scores in
-``paper_results.csv``, shipped inside the package), so the runner and the report stay generic.
+Why: a benchmark is registered configuration, not code (as in lm-evaluation-harness). There is one
+``Benchmark`` type (``taiyi.instructions.benchmarks``): the instruction stage owns *what* is evaluated and
+*how it is scored* (its metric names); this module checks those names against the metric registry and adds
+*what it is compared with* (the published Taiyi / ChatGPT / SOTA scores in ``paper_results.csv``).
 """
 
 from __future__ import annotations
 
 import csv
-import dataclasses
 import functools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from taiyi.evaluate.metrics import metric_names
+from taiyi.files import DataError
+from taiyi.instructions.benchmarks import Benchmark, benchmarks_path, load_benchmarks
 
 PAPER_RESULTS = Path(__file__).resolve().parent / "paper_results.csv"
-
-# task codec -> how its targets are scored (metrics.py)
-SCORING = {"ner": "entity_sets", "re": "relation_sets", "cls": "label_sets", "pair": "label_sets", "mcqa": "choice"}
 
 
 @dataclass(frozen=True)
@@ -33,30 +32,6 @@ class PaperRow:
     chatgpt35: float | None
     sota: float | None
     sota_system: str
-
-
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    dataset: str
-    split: str
-    task: str
-    lang: str
-    metric: str
-    types: tuple[str, ...] | None
-    aliases: tuple[str, ...] = ()
-    zero_shot: bool = False
-    paper: PaperRow | None = None
-    spec: Any = field(default=None, compare=False, repr=False)  # the instruction stage's own object
-
-    @property
-    def scoring(self) -> str:
-        return SCORING[self.task]
-
-    @property
-    def dataset_names(self) -> tuple[str, ...]:
-        """Catalog names to try, in order (the first present wins)."""
-        return (self.dataset, *self.aliases)
 
 
 def _num(s: str) -> float | None:
@@ -78,38 +53,26 @@ def paper_results() -> dict[tuple[str, str], PaperRow]:
     return rows
 
 
-def _as_dict(obj: Any) -> dict:
-    if isinstance(obj, dict):
-        return obj
-    if dataclasses.is_dataclass(obj):
-        return {f.name: getattr(obj, f.name) for f in dataclasses.fields(obj)}
-    return dict(vars(obj))
+def paper_row(bench: Benchmark) -> PaperRow | None:
+    """The paper's published numbers for a benchmark (its ``paper_key`` row), or None."""
+    return paper_results().get(tuple(bench.paper_key)) if bench.paper_key else None
 
 
 @functools.cache
 def benchmarks(which: str = "paper") -> dict[str, Benchmark]:
     """Registered benchmarks by name, in file order: ``which`` is ``paper`` (the paper's 13 + BioRED),
-    ``demo`` (the mini corpus test splits) or a benchmarks YAML path (see taiyi.instructions.benchmarks)."""
-    from taiyi.instructions.benchmarks import benchmarks_path, load_benchmarks
-
+    ``demo`` (the mini corpus test splits) or a benchmarks YAML path (see taiyi.instructions.benchmarks).
+    Checks here what the instruction stage cannot: metric names, and paper rows of the paper set."""
     source = benchmarks_path(which)
-    table = paper_results()
-    out: dict[str, Benchmark] = {}
-    for obj in load_benchmarks(source).values():
-        d = _as_dict(obj)
-        where = f"{source}: benchmark {d.get('name')!r}"
-        if d["task"] not in SCORING:
-            raise ValueError(f"{where}: task {d['task']!r} has no metric; known: {sorted(SCORING)}")
-        key = d.get("paper_key")
-        paper = table.get(tuple(key)) if key else None
-        if key and paper is None and which == "paper":
-            raise ValueError(f"{where}: paper_key {key!r} is not a row of {PAPER_RESULTS}")
-        types = d.get("types")
-        out[d["name"]] = Benchmark(
-            name=d["name"], dataset=d["dataset"], split=d["split"], task=d["task"], lang=d.get("lang", "en"),
-            metric=d["metric"], types=tuple(types) if types else None, aliases=tuple(d.get("aliases") or ()),
-            zero_shot=bool(d.get("zero_shot")), paper=paper, spec=obj,
-        )
+    out = load_benchmarks(source)
+    known = metric_names()
+    for b in out.values():
+        where = f"{source}: benchmark {b.name!r}"
+        bad = [m for m in b.metric_names if m not in known]
+        if bad:
+            raise DataError(f"{where}: metric(s) {bad} are not registered; known: {', '.join(known)}")
+        if b.paper_key and paper_row(b) is None and which == "paper":
+            raise DataError(f"{where}: paper_key {list(b.paper_key)!r} is not a row of {PAPER_RESULTS}")
     return out
 
 

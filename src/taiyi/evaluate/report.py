@@ -33,7 +33,7 @@ def markdown(scores: dict[str, Any], name: str) -> str:
     if baseline:
         lines.append(f"- baseline: `{baseline['run'].get('model') or baseline['run'].get('endpoint')}`")
     lines += [f"- multiple choice: {run.get('mc_mode')}; limit: {run.get('limit') or 'none'}; greedy decoding", ""]
-    lines += ["## Scores", "", "Scores in percent: micro-F1 (NER / RE / classification) or accuracy (multiple choice).", ""]
+    lines += ["## Scores", "", "Scores in percent: each benchmark's headline metric (`metric` column; see `taiyi.evaluate.metrics`).", ""]
     head = "| benchmark | task | metric | ours | grounded F1 |" + (" baseline |" if baseline else "") + \
         " paper Taiyi | ChatGPT-3.5 | SOTA (system) | items | parse failures |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
@@ -61,8 +61,10 @@ def markdown(scores: dict[str, Any], name: str) -> str:
         if "precision" in s:
             lines.append(f"Strict: P {_fmt(s['precision'])} / R {_fmt(s['recall'])} / F1 {_fmt(s['f1'])} "
                          f"(tp {s['tp']}, fp {s['fp']}, fn {s['fn']})")
-        else:
+        elif "accuracy" in s:
             lines.append(f"Accuracy {_fmt(s['accuracy'])} ({s['correct']}/{s['total']})")
+        if len(r.get("metrics") or {}) > 1 or "precision" not in s and "accuracy" not in s:
+            lines.append("Metrics: " + ", ".join(f"{m} {_fmt(v)}" for m, v in r["metrics"].items()))
         if "grounded" in r:
             gr = r["grounded"]
             lines.append(f"Span-grounded: P {_fmt(gr['precision'])} / R {_fmt(gr['recall'])} / F1 {_fmt(gr['f1'])}; "

@@ -11,40 +11,75 @@ from __future__ import annotations
 import copy
 import functools
 import random
-from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, Iterator
+from typing import Iterable, Literal
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from taiyi.files import DataError, read_jsonl, write_jsonl
-from taiyi.instructions.tasks import base as tasks_base
-from taiyi.instructions.tasks.base import TASKS, Instruction
+from taiyi.files import DataError, validation_message, write_jsonl
+from taiyi.instructions.tasks.base import Instruction
+from taiyi.instructions.tasks.registry import Task, get_task, task_names
 
 BENCHMARKS_FILE = Path(__file__).resolve().parent / "benchmarks.yaml"
-METRICS = ("micro_f1", "accuracy")
-LANGS = ("zh", "en")
-_FIELDS = {
-    "name", "dataset", "aliases", "split", "task", "types", "type_map", "label_names", "metric", "lang",
-    "paper_key", "multi_label", "zero_shot",
-}
 
 
-@dataclass(frozen=True)
-class Benchmark:
-    name: str
-    dataset: str
-    split: str
+class LabelName(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    en: str
+    zh: str
+
+
+class Benchmark(BaseModel):
+    """One held-out evaluation set: which data, which task, which types, which metrics (names in the metric
+    registry, ``taiyi.evaluate.metrics``; ``metric`` is the headline score, default the task's first metric)."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    name: str = Field(min_length=1)
+    dataset: str = Field(min_length=1)
+    split: str = Field(min_length=1)
     task: str
-    metric: str
-    lang: str
-    paper_key: tuple[str, str]
-    types: tuple[str, ...] | None = None
-    type_map: dict[str, str] = field(default_factory=dict)
-    label_names: dict[str, dict] = field(default_factory=dict)
+    lang: Literal["zh", "en"]
+    metric: str | None = None
+    metrics: tuple[str, ...] = ()
+    paper_key: tuple[str, str] | None = None
+    types: tuple[str, ...] | None = Field(default=None, min_length=1)
+    type_map: dict[str, str] = Field(default_factory=dict)
+    label_names: dict[str, LabelName] = Field(default_factory=dict)
     aliases: tuple[str, ...] = ()
     multi_label: bool = False
     zero_shot: bool = False
+
+    @field_validator("task")
+    @classmethod
+    def _registered(cls, v: str) -> str:
+        if v not in task_names():
+            raise ValueError(f"{v!r} is not a registered task; known: {list(task_names())}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> "Benchmark":
+        if self.types is not None:
+            outside = sorted(set(self.type_map.values()) - set(self.types))
+            if outside:
+                raise ValueError(f"type_map targets {outside} are not among types {list(self.types)}")
+        if self.multi_label and self.task != "cls":
+            raise ValueError("multi_label applies to task cls only")
+        if self.metric is None and not get_task(self.task).metrics:
+            raise ValueError(f"task {self.task!r} names no default metric: give metric")
+        return self
+
+    @property
+    def task_def(self) -> Task:
+        return get_task(self.task)
+
+    @property
+    def metric_names(self) -> tuple[str, ...]:
+        """The headline metric first, then the others asked for (default: all of the task's metrics)."""
+        main = self.metric or self.task_def.metrics[0]
+        rest = self.metrics or self.task_def.metrics
+        return (main, *(m for m in rest if m != main))
 
     @property
     def dataset_names(self) -> tuple[str, ...]:
@@ -60,55 +95,17 @@ class Benchmark:
         return None
 
 
-def _check(entry: Any, where: str) -> Benchmark:
-    if not isinstance(entry, dict):
-        raise DataError(f"{where}: expected a mapping, got {type(entry).__name__}")
-    name = entry.get("name", "<no name>")
-    unknown = set(entry) - _FIELDS
-    if unknown:
-        raise DataError(f"{where} ({name}): unknown field(s) {sorted(unknown)}")
-    for key in ("name", "dataset", "split", "task", "metric", "lang", "paper_key"):
-        if not entry.get(key):
-            raise DataError(f"{where} ({name}): missing {key!r}")
-    if entry["task"] not in TASKS:
-        raise DataError(f"{where} ({name}): task {entry['task']!r} is not a codec; known: {TASKS}")
-    if entry["metric"] not in METRICS:
-        raise DataError(f"{where} ({name}): metric {entry['metric']!r} not in {METRICS}")
-    if entry["lang"] not in LANGS:
-        raise DataError(f"{where} ({name}): lang {entry['lang']!r} not in {LANGS}")
-    key = entry["paper_key"]
-    if not (isinstance(key, list) and len(key) == 2 and all(isinstance(k, str) for k in key)):
-        raise DataError(f"{where} ({name}): paper_key must be [task, dataset], got {key!r}")
-    types = entry.get("types")
-    if types is not None and not (isinstance(types, list) and types and all(isinstance(t, str) for t in types)):
-        raise DataError(f"{where} ({name}): types must be a non-empty list of strings or null")
-    type_map = entry.get("type_map") or {}
-    if not isinstance(type_map, dict):
-        raise DataError(f"{where} ({name}): type_map must be a mapping raw type -> type")
-    if types is not None:
-        outside = sorted(set(type_map.values()) - set(types))
-        if outside:
-            raise DataError(f"{where} ({name}): type_map targets {outside} are not among types {types}")
-    label_names = entry.get("label_names") or {}
-    for t, names in label_names.items():
-        if not (isinstance(names, dict) and {"en", "zh"} <= set(names)):
-            raise DataError(f"{where} ({name}): label_names[{t!r}] needs 'en' and 'zh'")
-    return Benchmark(
-        name=entry["name"], dataset=entry["dataset"], split=entry["split"], task=entry["task"],
-        metric=entry["metric"], lang=entry["lang"], paper_key=(key[0], key[1]),
-        types=tuple(types) if types is not None else None, type_map=dict(type_map), label_names=dict(label_names),
-        aliases=tuple(entry.get("aliases") or ()), multi_label=bool(entry.get("multi_label", False)),
-        zero_shot=bool(entry.get("zero_shot", False)),
-    )
-
-
 def parse_benchmarks(raw: Any, source: str = "benchmarks.yaml") -> dict[str, Benchmark]:
     """Schema-check a loaded benchmarks document; errors name the file, the entry and the field."""
     if not isinstance(raw, dict) or not isinstance(raw.get("benchmarks"), list):
         raise DataError(f"{source}: expected a top-level 'benchmarks:' list")
     out: dict[str, Benchmark] = {}
     for i, entry in enumerate(raw["benchmarks"]):
-        b = _check(entry, f"{source}: benchmarks[{i}]")
+        name = entry.get("name", "<no name>") if isinstance(entry, dict) else "<not a mapping>"
+        try:
+            b = Benchmark.model_validate(entry)
+        except ValidationError as exc:
+            raise DataError(validation_message(exc, f"{source}: benchmarks[{i}] ({name})")) from None
         if b.name in out:
             raise DataError(f"{source}: benchmarks[{i}]: duplicate name {b.name!r}")
         out[b.name] = b
@@ -157,32 +154,7 @@ def _map_type(b: Benchmark, t: str) -> str | None:
 
 def prepare_record(benchmark: Benchmark, record: dict) -> dict:
     """A copy of ``record`` restricted to the benchmark's types, with collapsed types renamed (type_map)."""
-    b, rec = benchmark, copy.deepcopy(record)
-    if b.task == "ner" and rec.get("schema") == "kb":
-        kept = []
-        for e in rec.get("entities", []):
-            t = _map_type(b, e["type"])
-            if t is not None:
-                e["type"] = t
-                kept.append(e)
-        ids = {e["id"] for e in kept} | {ev["id"] for ev in rec.get("events", [])}
-        rec["entities"] = kept
-        rec["relations"] = [r for r in rec.get("relations", []) if r["arg1_id"] in ids and r["arg2_id"] in ids]
-        rec["coreferences"] = [
-            {**c, "entity_ids": [i for i in c["entity_ids"] if i in ids]} for c in rec.get("coreferences", [])
-        ]
-    elif b.task == "re" and rec.get("schema") == "kb":
-        kept = []
-        for r in rec.get("relations", []):
-            t = _map_type(b, r["type"])
-            if t is not None:
-                r["type"] = t
-                kept.append(r)
-        rec["relations"] = kept
-    elif b.task == "cls" and rec.get("schema") == "text":
-        labels = [_map_type(b, lab) for lab in rec.get("labels", [])]
-        rec["labels"] = sorted({lab for lab in labels if lab is not None})
-    return rec
+    return benchmark.task_def.restrict(copy.deepcopy(record), functools.partial(_map_type, benchmark))
 
 
 def prepare_info(benchmark: Benchmark, info: dict) -> dict:
@@ -192,19 +164,15 @@ def prepare_info(benchmark: Benchmark, info: dict) -> dict:
     for raw, mapped in b.type_map.items():  # a collapsed type inherits a raw type's names unless given
         if mapped not in names and raw in names:
             names[mapped] = names[raw]
-    names.update(b.label_names)
+    names.update({t: n.model_dump() for t, n in b.label_names.items()})
     if b.types is not None:
         missing = [t for t in b.types if t not in names]
         if missing:
             raise DataError(f"benchmark {b.name}: no display names for types {missing} in meta.json or benchmarks.yaml")
-        if b.task in ("ner", "cls"):  # codecs ask for the types/labels named in label_names
-            names = {t: names[t] for t in b.types}
     out["label_names"] = names
     out["benchmark"] = b.name
-    out["multi_label"] = b.multi_label if b.task == "cls" else out.get("multi_label", False)
-    if b.types is not None:
-        out[{"ner": "entity_types", "re": "relation_types", "cls": "labels"}.get(b.task, "types")] = list(b.types)
-    return out
+    out.setdefault("multi_label", False)
+    return b.task_def.benchmark_info(out, list(b.types) if b.types is not None else None, b)
 
 
 def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, seed: int = 0,
@@ -214,7 +182,7 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
     Each record gets its own RNG seeded from (seed, benchmark, record id), so an item's id, template and
     prompt are the same on every run whatever the record order or ``limit``.
     """
-    codec = tasks_base.get_codec(benchmark.task)
+    codec = benchmark.task_def
     binfo = prepare_info(benchmark, info)
     items: list[Instruction] = []
     seen: set[str] = set()
@@ -242,14 +210,6 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
             inst.meta = {**inst.meta, "benchmark": benchmark.name, "record_id": rid}
             items.append(inst)
     return items
-
-
-def eval_records(benchmark: Benchmark, corpus_dir: str | Path) -> Iterator[dict]:
-    """The corpus records of the benchmark's split (nothing when the corpus lacks the dataset)."""
-    d = benchmark.find_dataset(corpus_dir)
-    if d is None:
-        return iter(())
-    return read_jsonl(d / f"{benchmark.split}.jsonl")
 
 
 def eval_record(inst: Instruction, stage: str = "eval") -> dict:

@@ -35,10 +35,10 @@ from taiyi.instructions import benchmarks as bm
 from taiyi.instructions.config import BuildConfig, load_config
 from taiyi.instructions.decontaminate import ContaminationIndex, record_text
 from taiyi.instructions.dedup import Deduplicator, minhash
-from taiyi.instructions.mix import DatasetPlan, codec_available, draw_count, plan_datasets, read_general_chat
+from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
-from taiyi.instructions.tasks import base as tasks_base
+from taiyi.instructions.tasks.registry import get_task
 
 _WORKER: dict[str, Any] = {}
 
@@ -71,7 +71,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     dropped: dict[str, int] = {}
     near, num_perm, n_sh = cfg.dedup.get("near", True), int(cfg.dedup["num_perm"]), int(cfg.dedup["shingle"])
     written, read = 0, 0
-    codecs = {t: tasks_base.get_codec(t) for t in plan.tasks}
+    codecs = {t: get_task(t) for t in plan.tasks}
     with open(shard, "wb") as fh:
         for split, path in zip(plan.splits, plan.files()):
             for line_no, rec in corpus_records(path):
@@ -176,10 +176,6 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
             path = d / f"{b.split}.jsonl"
             inputs += [path, d / "meta.json"]
             info = orjson.loads((d / "meta.json").read_bytes()) if (d / "meta.json").is_file() else {"name": d.name}
-            if not codec_available(b.task):
-                stats.skipped[f"eval:{b.name}"] = f"codec module {b.task!r} not available in this install"
-                index.add_all(read_jsonl(path))  # still never trained on
-                continue
             if b.task not in info.get("tasks", [b.task]):
                 stats.skipped[f"eval:{b.name}"] = f"{d.name}/meta.json does not list task {b.task!r}"
                 continue

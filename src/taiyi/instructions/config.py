@@ -11,7 +11,7 @@ Keys (all optional):
   prompts_per_record: 1            codec ``examples`` draws per record (each with its own template)
   weights: {dataset: w}            scales prompts_per_record for a dataset (0.5 keeps about half the records)
   caps: {dataset: n, default: n}   at most n training instructions per dataset
-  stages: {1: [tasks], 2: [tasks]} default: the paper's curriculum (STAGE1_TASKS, then all)
+  stages: {1: [tasks], 2: [tasks]} default: each task's registered ``stage`` (the paper's curriculum)
   general_chat: [{path, stage: 2, max: null, name: null}]   general-domain JSONL {"messages": [...]}
   max_tokens: 1024                 token budget of a whole conversation (quality filter)
   tokenizer: null                  path / hub id of the target tokenizer; null = fast char-based estimate
@@ -24,48 +24,125 @@ Keys (all optional):
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from taiyi.files import DataError
-from taiyi.instructions.tasks.base import TASKS
+from taiyi.files import DataError, validation_message
+from taiyi.instructions.tasks.registry import stage_tasks, task_names
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
-# The paper's curriculum: stage 1 = extraction, classification, text pairs, translation, other;
-# stage 2 = all of stage 1 plus QA and dialogue (AITIME-2024 slides, p.12).
-STAGE1_TASKS = ("ner", "re", "ee", "cls", "pair", "mt", "title", "report")
-STAGE2_TASKS = TASKS
 
 
-@dataclass
-class ChatSource:
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", validate_assignment=True)
+
+
+class ChatSource(_Strict):
     path: str
     stage: int = 2
-    max: int | None = None
+    max: int | None = Field(default=None, ge=0)
     name: str | None = None
 
 
-@dataclass
-class BuildConfig:
+class Dedup(_Strict):
+    exact: bool = True
+    near: bool = True
+    threshold: float = Field(default=0.9, gt=0, le=1)
+    num_perm: int = Field(default=64, ge=1)
+    shingle: int = Field(default=5, ge=1)
+
+
+class Decontaminate(_Strict):
+    ngram_en: int = Field(default=13, ge=1)
+    ngram_zh: int = Field(default=50, ge=1)
+
+
+def _tasks(v: Any, what: str) -> list[str] | None:
+    if v is None or v == "all":
+        return None
+    known = task_names()
+    bad = [t for t in v if t not in known]
+    if bad:
+        raise ValueError(f"{what} {bad} are not registered tasks; known: {list(known)}")
+    return list(v)
+
+
+def _default_stages() -> dict[int, list[str]]:
+    return {1: stage_tasks(1), 2: stage_tasks(2)}
+
+
+class BuildConfig(_Strict):
     datasets: list[str] | None = None
-    exclude: list[str] = field(default_factory=list)
+    exclude: list[str] = Field(default_factory=list)
     tasks: list[str] | None = None
-    splits: list[str] = field(default_factory=lambda: ["train"])
-    prompts_per_record: int = 1
-    weights: dict[str, float] = field(default_factory=dict)
-    caps: dict[str, int] = field(default_factory=dict)
-    stages: dict[int, list[str]] = field(default_factory=lambda: {1: list(STAGE1_TASKS), 2: list(STAGE2_TASKS)})
-    general_chat: list[ChatSource] = field(default_factory=list)
-    max_tokens: int = 1024
+    splits: list[str] = Field(default_factory=lambda: ["train"])
+    prompts_per_record: int = Field(default=1, ge=1)
+    weights: dict[str, float] = Field(default_factory=dict)
+    caps: dict[str, int] = Field(default_factory=dict)
+    stages: dict[int, list[str]] = Field(default_factory=_default_stages, min_length=1)
+    general_chat: list[ChatSource] = Field(default_factory=list)
+    max_tokens: int = Field(default=1024, ge=1)
     tokenizer: str | None = None
-    dedup: dict[str, Any] = field(default_factory=lambda: {"exact": True, "near": True, "threshold": 0.9, "num_perm": 64, "shingle": 5})
-    decontaminate: dict[str, int] = field(default_factory=lambda: {"ngram_en": 13, "ngram_zh": 50})
-    eval_limit: int | None = None
-    benchmarks: str = "paper"
-    seed: int = 0
+    dedup: dict[str, Any] = Field(default_factory=lambda: Dedup().model_dump())
+    decontaminate: dict[str, int] = Field(default_factory=lambda: Decontaminate().model_dump())
+    eval_limit: int | None = Field(default=None, ge=1)
+    benchmarks: str = Field(default="paper", min_length=1)
+    seed: int = Field(default=0, ge=0)
+
+    @field_validator("datasets", mode="before")
+    @classmethod
+    def _all_datasets(cls, v: Any) -> Any:
+        return None if v == "all" else v
+
+    @field_validator("tasks", mode="before")
+    @classmethod
+    def _known_tasks(cls, v: Any) -> Any:
+        return _tasks(v, "tasks") if v is None or v == "all" or isinstance(v, list) else v
+
+    @field_validator("weights", "caps")
+    @classmethod
+    def _non_negative(cls, v: dict) -> dict:
+        bad = {k: w for k, w in v.items() if w < 0}
+        if bad:
+            raise ValueError(f"must be non-negative, got {bad}")
+        return v
+
+    @field_validator("stages", mode="before")
+    @classmethod
+    def _stages(cls, v: Any) -> Any:
+        if not isinstance(v, dict):
+            return v
+        out = {}
+        for k, tasks in v.items():
+            if tasks == "all":
+                tasks = list(task_names())
+            out[k] = _tasks(tasks, f"stages[{k}]") if isinstance(tasks, list) else tasks
+        return out
+
+    @field_validator("general_chat", mode="before")
+    @classmethod
+    def _chat_paths(cls, v: Any) -> Any:
+        return [{"path": c} if isinstance(c, str) else c for c in v] if isinstance(v, list) else v
+
+    @field_validator("dedup", mode="before")
+    @classmethod
+    def _dedup(cls, v: Any) -> Any:
+        return Dedup(**v).model_dump() if isinstance(v, dict) else v
+
+    @field_validator("decontaminate", mode="before")
+    @classmethod
+    def _decontaminate(cls, v: Any) -> Any:
+        return Decontaminate(**v).model_dump() if isinstance(v, dict) else v
+
+    @model_validator(mode="after")
+    def _chat_stages(self) -> "BuildConfig":
+        for i, c in enumerate(self.general_chat):
+            if c.stage not in self.stages:
+                raise ValueError(f"general_chat[{i}] stage {c.stage} is not one of the stages {sorted(self.stages)}")
+        return self
 
     def cap(self, dataset: str) -> int | None:
         return self.caps.get(dataset, self.caps.get("default"))
@@ -78,14 +155,7 @@ class BuildConfig:
         return [s for s, tasks in sorted(self.stages.items()) if task in tasks]
 
     def to_dict(self) -> dict:
-        return asdict(self)
-
-
-_KEYS = set(BuildConfig.__dataclass_fields__)
-
-
-def _fail(where: str, msg: str):
-    raise DataError(f"{where}: {msg}")
+        return self.model_dump()
 
 
 def parse_config(raw: Any, where: str = "config") -> BuildConfig:
@@ -93,93 +163,11 @@ def parse_config(raw: Any, where: str = "config") -> BuildConfig:
     if raw is None:
         raw = {}
     if not isinstance(raw, dict):
-        _fail(where, f"expected a mapping, got {type(raw).__name__}")
-    unknown = set(raw) - _KEYS
-    if unknown:
-        _fail(where, f"unknown key(s) {sorted(unknown)}; known: {sorted(_KEYS)}")
-    cfg = BuildConfig()
-    for key in ("datasets", "tasks"):
-        v = raw.get(key)
-        if v is None or v == "all":
-            setattr(cfg, key, None)
-        elif isinstance(v, list) and all(isinstance(x, str) for x in v):
-            setattr(cfg, key, list(v))
-        else:
-            _fail(where, f"{key} must be 'all' or a list of names, got {v!r}")
-    if cfg.tasks:
-        bad = [t for t in cfg.tasks if t not in TASKS]
-        if bad:
-            _fail(where, f"tasks {bad} are not codecs; known: {list(TASKS)}")
-    for key in ("exclude", "splits"):
-        if key in raw:
-            v = raw[key]
-            if not (isinstance(v, list) and all(isinstance(x, str) for x in v)):
-                _fail(where, f"{key} must be a list of names, got {v!r}")
-            setattr(cfg, key, list(v))
-    for key in ("prompts_per_record", "max_tokens", "seed"):
-        if key in raw:
-            v = raw[key]
-            if not isinstance(v, int) or isinstance(v, bool) or v < (0 if key == "seed" else 1):
-                _fail(where, f"{key} must be a positive integer, got {v!r}")
-            setattr(cfg, key, v)
-    if raw.get("eval_limit") is not None:
-        if not isinstance(raw["eval_limit"], int) or raw["eval_limit"] < 1:
-            _fail(where, f"eval_limit must be a positive integer or null, got {raw['eval_limit']!r}")
-        cfg.eval_limit = raw["eval_limit"]
-    if "benchmarks" in raw:
-        if not isinstance(raw["benchmarks"], str) or not raw["benchmarks"]:
-            _fail(where, f"benchmarks must be 'paper', 'demo' or a YAML path, got {raw['benchmarks']!r}")
-        cfg.benchmarks = raw["benchmarks"]
-    weights = raw.get("weights") or {}
-    if not isinstance(weights, dict) or not all(isinstance(w, (int, float)) and w >= 0 for w in weights.values()):
-        _fail(where, f"weights must map dataset -> non-negative number, got {weights!r}")
-    cfg.weights = {str(k): float(v) for k, v in weights.items()}
-    caps = raw.get("caps") or {}
-    if not isinstance(caps, dict) or not all(isinstance(c, int) and c >= 0 for c in caps.values()):
-        _fail(where, f"caps must map dataset -> non-negative integer, got {caps!r}")
-    cfg.caps = {str(k): int(v) for k, v in caps.items()}
-    if "stages" in raw:
-        st = raw["stages"]
-        if not isinstance(st, dict) or not st:
-            _fail(where, "stages must map stage number -> list of tasks")
-        stages = {}
-        for k, tasks in st.items():
-            try:
-                n = int(k)
-            except (TypeError, ValueError):
-                _fail(where, f"stage {k!r} is not a number")
-            if tasks == "all":
-                tasks = list(TASKS)
-            if not isinstance(tasks, list) or any(t not in TASKS for t in tasks):
-                _fail(where, f"stages[{k}] must be 'all' or a list of codec names from {list(TASKS)}, got {tasks!r}")
-            stages[n] = list(tasks)
-        cfg.stages = stages
-    chats = raw.get("general_chat") or []
-    if not isinstance(chats, list):
-        _fail(where, "general_chat must be a list of {path, stage, max, name}")
-    for i, c in enumerate(chats):
-        if isinstance(c, str):
-            c = {"path": c}
-        if not isinstance(c, dict) or "path" not in c or set(c) - {"path", "stage", "max", "name"}:
-            _fail(where, f"general_chat[{i}] must be a path or {{path, stage, max, name}}, got {c!r}")
-        src = ChatSource(path=str(c["path"]), stage=int(c.get("stage", 2)), max=c.get("max"), name=c.get("name"))
-        if src.stage not in cfg.stages:
-            _fail(where, f"general_chat[{i}] stage {src.stage} is not one of the stages {sorted(cfg.stages)}")
-        cfg.general_chat.append(src)
-    if raw.get("tokenizer") is not None:
-        cfg.tokenizer = str(raw["tokenizer"])
-    for key in ("dedup", "decontaminate"):
-        if key in raw:
-            v = raw[key]
-            if not isinstance(v, dict):
-                _fail(where, f"{key} must be a mapping")
-            extra = set(v) - set(getattr(cfg, key))
-            if extra:
-                _fail(where, f"{key}: unknown key(s) {sorted(extra)}; known: {sorted(getattr(cfg, key))}")
-            getattr(cfg, key).update(v)
-    if not 0 < float(cfg.dedup["threshold"]) <= 1:
-        _fail(where, f"dedup.threshold must be in (0, 1], got {cfg.dedup['threshold']!r}")
-    return cfg
+        raise DataError(f"{where}: expected a mapping, got {type(raw).__name__}")
+    try:
+        return BuildConfig(**raw)
+    except ValidationError as exc:
+        raise DataError(validation_message(exc, where)) from None
 
 
 def load_config(path: str | Path | None = None, **overrides: Any) -> BuildConfig:

@@ -21,11 +21,11 @@ import numpy as np
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.dedup import normalise
+from taiyi.text import cjk_count
 
 REASONS = ("contaminated_document", "contaminated_text", "contaminated_ngram")
 _PMID = re.compile(r"(?:pmid[:_\s]*)?(\d{5,9})", re.I)
 _PMC = re.compile(r"(pmc\d{4,9})", re.I)
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 _WORD = re.compile(r"\w+")
 _P = np.uint64(0x100000001B3)
 
@@ -61,7 +61,7 @@ def text_key(text: str) -> bytes:
 
 
 def is_chinese(text: str) -> bool:
-    return len(_CJK.findall(text[:2000])) > 0.2 * min(len(text), 2000)
+    return cjk_count(text[:2000]) > 0.2 * min(len(text), 2000)
 
 
 def _poly(values: np.ndarray, n: int) -> np.ndarray:

@@ -13,19 +13,18 @@ of each other: matches from the same source record are ignored.
 from __future__ import annotations
 
 import hashlib
-import re
-import unicodedata
 
 import numpy as np
 from datasketch import MinHash, MinHashLSH
 
-_WS = re.compile(r"\s+")
+from taiyi.text import normalise as text_normalise
+
 SCHEME = "affine32"  # datasketch 2 hash scheme; signatures are rebuilt from stored values with it
 
 
 def normalise(text: str) -> str:
-    """NFKC (full/half width alike), lower case, one space for any whitespace run."""
-    return _WS.sub(" ", unicodedata.normalize("NFKC", text)).strip().lower()
+    """The dedup key of a text: ``taiyi.text.normalise`` with ``str.lower`` (kept: stored keys depend on it)."""
+    return text_normalise(text, casefold=False)
 
 
 def exact_key(messages: list[dict]) -> bytes:

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import math
 import random
-import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Iterator
@@ -17,10 +16,10 @@ from typing import Iterator
 from taiyi.files import DataError, read_json, read_jsonl
 from taiyi.instructions.benchmarks import Benchmark, zero_shot_datasets
 from taiyi.instructions.config import BuildConfig, ChatSource
-from taiyi.instructions.tasks import base as tasks_base
-from taiyi.instructions.tasks.base import TASKS, Instruction
+from taiyi.instructions.tasks.base import Instruction
+from taiyi.instructions.tasks.registry import task_names
+from taiyi.text import cjk_count
 
-_CJK = re.compile(r"[\u3400-\u4dbf\u4e00-\u9fff]")
 
 
 @dataclass
@@ -65,13 +64,9 @@ def plan_datasets(corpus_dir: str | Path, cfg: BuildConfig, benchmarks: dict[str
             skipped[name] = "zero-shot benchmark dataset (never trained on)"
             continue
         info = read_json(corpus_dir / name / "meta.json")
-        tasks = [t for t in info.get("tasks", []) if t in TASKS and t in stage_tasks]
+        tasks = [t for t in info.get("tasks", []) if t in task_names() and t in stage_tasks]
         if cfg.tasks is not None:
             tasks = [t for t in tasks if t in cfg.tasks]
-        missing = [t for t in tasks if not codec_available(t)]
-        if missing:
-            skipped[f"{name}:{','.join(missing)}"] = f"codec module(s) {missing} not available in this install"
-            tasks = [t for t in tasks if t not in missing]
         splits = [s for s in cfg.splits if s not in held.get(name, set()) and (corpus_dir / name / f"{s}.jsonl").is_file()]
         held_out = sorted(held.get(name, set()) & set(cfg.splits))
         if not tasks:
@@ -91,16 +86,6 @@ def plan_datasets(corpus_dir: str | Path, cfg: BuildConfig, benchmarks: dict[str
     return plans, skipped
 
 
-def codec_available(task: str) -> bool:
-    """True when ``taiyi.instructions.tasks.<task>`` can be imported (the builder skips tasks without one)."""
-    try:
-        tasks_base.get_codec(task)
-    except ModuleNotFoundError as exc:
-        if exc.name != f"taiyi.instructions.tasks.{task}":
-            raise
-        return False
-    return True
-
 
 def draw_count(rng: random.Random, draws: float) -> int:
     """An integer with expectation ``draws``: floor(draws) plus one more with probability frac(draws)."""
@@ -110,7 +95,7 @@ def draw_count(rng: random.Random, draws: float) -> int:
 
 def guess_lang(text: str) -> str:
     sample = text[:2000]
-    cjk = len(_CJK.findall(sample))
+    cjk = cjk_count(sample)
     latin = sum(c.isascii() and c.isalpha() for c in sample)
     if cjk and latin > 3 * cjk:
         return "zh-en" if cjk > 20 else "en"

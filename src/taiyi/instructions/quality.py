@@ -14,8 +14,8 @@ from typing import Any
 
 import orjson
 
-from taiyi.instructions.tasks import base as tasks_base
-from taiyi.instructions.tasks.base import Instruction
+from taiyi.instructions.tasks.base import Instruction, ParseError
+from taiyi.instructions.tasks.registry import get_task
 
 REASONS = ("empty", "too_long", "broken")
 _CJK = re.compile(r"[\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff00-\uffef]")
@@ -83,9 +83,9 @@ def broken(inst: Instruction) -> bool:
     roles = [m["role"] for m in inst.messages if m["role"] != "system"]
     if roles != ["user", "assistant"]:  # multi-turn: the target is not one answer's structure
         return False
-    codec = tasks_base.get_codec(inst.task)
+    codec = get_task(inst.task)
     try:
         parsed = codec.parse(inst.messages[-1]["content"], inst.meta)
-    except tasks_base.ParseError:
+    except ParseError:
         return True
     return _canonical(parsed) != _canonical(inst.target)

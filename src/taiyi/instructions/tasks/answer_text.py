@@ -10,37 +10,14 @@ A phrasing is a string with one ``{answer}`` slot (e.g. ``"Translation: {answer}
 from __future__ import annotations
 
 import re
-import unicodedata
 from typing import Iterable, Sequence
 
 from taiyi.instructions.tasks.base import ParseError
+from taiyi.text import nfkc
 
 # Labels any model may put before an answer, in either language, on top of the task's own phrasings.
 GENERIC_LABELS = ("答案", "回答", "答", "解答", "回复", "answer", "response", "reply", "final answer", "the answer is", "答案是")
 _COLONS = ":："
-
-
-def nfkc(text: str) -> str:
-    """NFKC (full-width -> half-width punctuation, compatibility forms) without touching the original string."""
-    return unicodedata.normalize("NFKC", text)
-
-
-def _is_cjk(ch: str) -> bool:
-    cp = ord(ch)
-    return 0x4E00 <= cp <= 0x9FFF or 0x3400 <= cp <= 0x4DBF or 0xF900 <= cp <= 0xFAFF or 0x20000 <= cp <= 0x2FA1F
-
-
-def cjk_share(text: str) -> float:
-    """Share of CJK ideographs among the non-space characters (0..1; 0 for empty text)."""
-    chars = [c for c in text if not c.isspace()]
-    if not chars:
-        return 0.0
-    return sum(_is_cjk(c) for c in chars) / len(chars)
-
-
-def text_lang(text: str) -> str:
-    """'zh' when the text is noticeably Chinese, else 'en' (for zh-en datasets whose records mix both)."""
-    return "zh" if cjk_share(text) > 0.15 else "en"
 
 
 def phrasing_labels(phrasings: Iterable[str], slot: str = "{answer}") -> list[str]:

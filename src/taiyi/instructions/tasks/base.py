@@ -1,7 +1,6 @@
-"""What every task codec shares: the Instruction record, templates-as-data loading, the codec registry.
+"""What every task shares: the Instruction record, templates-as-data loading, ParseError.
 
-A codec module ``taiyi.instructions.tasks.<task>`` defines:
-  TASK: str
+A task (registered with ``@register_task`` in ``tasks/registry.py``) has:
   examples(record, rng, info, mode="train") -> list[Instruction]
       the prompts one corpus record yields (incl. decomposed variants). ``info`` is the dataset's
       ``corpus/<dataset>/meta.json`` (its catalog entry: lang, tasks, label_names, ...). ``mode="eval"``
@@ -11,14 +10,13 @@ A codec module ``taiyi.instructions.tasks.<task>`` defines:
   parse(text, meta) -> target
       the structure back from any phrasing and from sloppy model output. Text that cannot be read as an
       answer at all raises ``ParseError``; evaluation counts it as a parse failure (scored wrong), never crashes.
-  score(preds, golds) -> dict[str, float]
+Scoring is not the task's: its ``metrics`` name entries of the metric registry (``taiyi.evaluate.metrics``).
 Invariant (tested on every real dataset): parse(render(t, meta, k), meta) == t for every phrasing k.
 """
 
 from __future__ import annotations
 
 import functools
-import importlib
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
@@ -26,7 +24,6 @@ from typing import Any
 import yaml
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
-TASKS = ("ner", "re", "ee", "cls", "pair", "mcqa", "qa", "dialogue", "mt", "title", "report")
 
 
 class ParseError(ValueError):
@@ -81,9 +78,16 @@ class Templates:
         return self.prompts[rng.randrange(len(self.prompts))]
 
 
-@functools.cache
 def load_templates(task: str, lang: str) -> Templates:
-    path = TEMPLATE_DIR / f"{task}.{lang}.yaml"
+    """``<templates_dir>/<task>.<lang>.yaml`` of a registered task (checked; cached)."""
+    from taiyi.instructions.tasks.registry import get_task
+
+    return _load_templates(task, lang, get_task(task).templates_dir)
+
+
+@functools.cache
+def _load_templates(task: str, lang: str, folder: Path) -> Templates:
+    path = Path(folder) / f"{task}.{lang}.yaml"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
     except FileNotFoundError:
@@ -100,9 +104,3 @@ def load_templates(task: str, lang: str) -> Templates:
         raise ValueError(f"{path}: duplicate prompt ids")
     empty = raw["empty"]
     return Templates(task, lang, prompts, raw["answers"], tuple(empty if isinstance(empty, list) else [empty]), raw)
-
-
-def get_codec(task: str):
-    if task not in TASKS:
-        raise KeyError(f"unknown task {task!r}; known: {TASKS}")
-    return importlib.import_module(f"taiyi.instructions.tasks.{task}")

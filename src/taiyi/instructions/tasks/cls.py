@@ -10,9 +10,11 @@ Target: sorted list of raw labels. ``meta``: ``lang``, ``phrasing``, ``options``
 from __future__ import annotations
 
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.option_scan import scan
-from taiyi.instructions.tasks.set_f1 import micro_f1
-from taiyi.instructions.tasks.typed_answers import fill, is_empty_answer, label_order, offered_names, prompt_lang
+from taiyi.instructions.tasks.typed_answers import is_empty_answer
+from taiyi.instructions.tasks.labels import fill, label_order, offered_names
+from taiyi.text import record_lang
 
 TASK = "cls"
 MAX_OPTIONS = 12  # train mode: at most this many options listed
@@ -26,7 +28,7 @@ def gold_target(record: dict) -> list[str]:
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     if record.get("schema") != "text" or not record.get("text", "").strip():
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     tpl = load_templates(TASK, lang)
     gold = gold_target(record)
     labels = label_order(info, gold)
@@ -49,16 +51,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     meta = {"lang": lang, "phrasing": rng.randrange(len(tpl.answers)), "options": offered}
     sep = "、" if lang == "zh" else "; "
     user = fill(prompt["text"], text=record["text"].strip(), options=sep.join(d for _, d in offered))
-    return [
-        Instruction.for_record(
-            record, TASK, prompt, lang=lang,
-            user=user,
-            answer=render(target, meta),
-            target=target,
-            meta=meta,
-            variant=0,
-        )
-    ]
+    return [Instruction.for_record(record, TASK, prompt, lang=lang, user=user, answer=render(target, meta),
+                                   target=target, meta=meta, variant=0)]
 
 
 def render(target: list, meta: dict, phrasing: int | None = None) -> str:
@@ -86,6 +80,24 @@ def parse(text: str | None, meta: dict) -> list[str]:
     raise ParseError(f"no offered label named in answer: {str(text)[:80]!r}")
 
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Micro-F1 over per-text label sets (+ exact-match accuracy and a per-label breakdown)."""
-    return micro_f1(preds, golds, group=lambda x: x)
+@register_task(TASK)
+class ClsTask(Task):
+    """Label sets scored by micro-F1 over items."""
+
+    unit = "item"
+    stage = 1
+    max_new_tokens = 128
+    metrics = ("label_f1", "macro_f1")
+    types_key = "labels"
+    only_offered_types = True
+
+    def restrict(self, record: dict, keep) -> dict:
+        """Only the labels the benchmark asks for (renamed, sorted unique)."""
+        if record.get("schema") == "text":
+            record["labels"] = sorted({lab for lab in map(keep, record.get("labels", [])) if lab is not None})
+        return record
+
+    def benchmark_info(self, info: dict, types, bench) -> dict:
+        info = super().benchmark_info(info, types, bench)
+        info["multi_label"] = bench.multi_label
+        return info

@@ -10,9 +10,10 @@ Target: the text of the last assistant turn.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
-from taiyi.instructions.tasks.text_overlap import overlap_scores
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import record_lang
 
 TASK = "dialogue"
 
@@ -28,7 +29,7 @@ def assistant_text(content: str, lang: str) -> str | None:
 def _turns(record: dict, lang: str | None = None) -> list[dict]:
     """Turns up to and including the last assistant turn (trailing user turns have no reply to learn);
     assistant contents in ``assistant_text`` form."""
-    lang = lang or _lang(record, {}, record.get("turns") or [])
+    lang = lang or record_lang(record, {}, " ".join(str(t.get("content", "")) for t in (record.get("turns") or [])[:2]))
     turns = []
     for t in record.get("turns") or []:
         content = str(t.get("content", "")).strip()
@@ -48,13 +49,8 @@ def gold_target(record: dict) -> str | None:
     return turns[-1]["content"].strip() if turns else None
 
 
-def _lang(record: dict, info: dict, turns: list[dict]) -> str:
-    lang = record.get("lang") or info.get("lang", "zh")
-    return lang if lang in ("zh", "en") else text_lang(" ".join(str(t.get("content", "")) for t in turns[:2]))
-
-
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
-    lang = _lang(record, info, record.get("turns") or [])
+    lang = record_lang(record, info, " ".join(str(t.get("content", "")) for t in (record.get("turns") or [])[:2]))
     turns = _turns(record, lang)
     if not turns or not any(t["role"] == "user" for t in turns):
         return []
@@ -88,6 +84,11 @@ def parse(text: str, meta: dict) -> str:
     return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=SPEAKER_LABELS)
 
 
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """Token F1 and ROUGE-L of the last doctor turn (char-level for Chinese); 0-100 plus counts."""
-    return overlap_scores(preds, golds)
+@register_task(TASK)
+class DialogueTask(Task):
+    """The next doctor turn, scored by ROUGE-L."""
+
+    unit = "item"
+    stage = 2
+    max_new_tokens = 256
+    metrics = ("rouge_l",)

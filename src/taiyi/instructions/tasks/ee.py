@@ -21,50 +21,30 @@ is taken literally), so ``parse(render(t)) == t`` holds by construction and is c
 
 from __future__ import annotations
 
-import functools
 import json
 import re
 import unicodedata
-from typing import Any
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
-from taiyi.instructions.tasks.set_f1 import micro_f1
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.typed_answers import (
-    fill,
-    fold_name,
     is_empty_answer,
-    is_none,
-    prompt_lang,
     quote,
     split_list,
     strip_bullet,
     strip_prefix,
     unquote,
 )
+from taiyi.instructions.tasks.ee_names import LIST_ROLES, ROLES, Names, field_key, is_none_cached, names, norm
+from taiyi.instructions.tasks.labels import fill
+from taiyi.text import record_lang
 
 TASK = "ee"
-ROLES = ("core_name", "anatomy", "character", "tendency")  # the order attributes are written in
-LIST_ROLES = ("anatomy", "character")
 _QUOTE_OPEN = {'"': '"', "“": "”", "「": "」", "『": "』", "《": "》"}
 _HEADER = re.compile(r"^(?:事件|event|第)\s*\d{1,3}\s*(?:个事件|个)?\s*[:：∶.、]?\s*", re.IGNORECASE)
 _FENCE = re.compile(r"^```[a-zA-Z]*\s*|\s*```$")
 _TRAIL = " \t;；,，、。.|｜"
-
-
-@functools.lru_cache(maxsize=65536)
-def _none(value: str) -> bool:
-    return is_none(value)
-
-
-@functools.lru_cache(maxsize=65536)
-def field_key(name: str) -> str:
-    """Comparison key of field and status names: NFKC, lower case, no whitespace or underscores."""
-    return fold_name(name).replace("_", "")
-
-
-def norm(value: Any) -> str:
-    return " ".join(str(value).split())
 
 
 # ------------------------------------------------------------------------------------------- gold targets
@@ -101,43 +81,6 @@ def gold_target(record: dict) -> list:
 
 
 # ------------------------------------------------------------------------------------------- names
-
-
-class Names:
-    """Field and status names of one prompt language; reading also accepts the other language's names."""
-
-    def __init__(self, lang: str):
-        tpl = load_templates(TASK, lang)
-        self.lang = lang
-        self.raw = tpl.raw
-        self.field_name = {role: str(tpl.raw["fields"][role][0]) for role in ROLES}
-        self.status_name = {str(raw): str(names[0]) for raw, names in tpl.raw["tendency_values"].items()}
-        self.none_value = str(tpl.raw.get("none_value", "无"))
-        self.field_of: dict[str, str] = {}
-        self.status_of: dict[str, str] = {}
-        for other in (lang, "zh" if lang == "en" else "en"):
-            raw = load_templates(TASK, other).raw
-            for role in ROLES:
-                for n in raw["fields"][role]:
-                    self.field_of.setdefault(field_key(str(n)), role)
-            for status, names in raw["tendency_values"].items():
-                for n in [status, *names]:
-                    if str(n):
-                        self.status_of.setdefault(field_key(str(n)), str(status))
-        alts = sorted({str(n) for other in ("zh", "en") for role in ROLES for n in load_templates(TASK, other).raw["fields"][role]},
-                      key=len, reverse=True)
-        names_rx = "|".join(r"[\s_]*".join(re.escape(p) for p in re.split(r"[\s_]+", a)) for a in alts)
-        self.key_rx = re.compile(r"[\"“「]?(?P<name>" + names_rx + r")[\"”」]?\s*[:：∶=]\s*", re.IGNORECASE)
-
-    def status(self, value: str, quoted: bool) -> str:
-        if quoted:
-            return norm(value)
-        return self.status_of.get(field_key(value), norm(value))
-
-
-@functools.cache
-def names(lang: str) -> Names:
-    return Names(lang)
 
 
 # ------------------------------------------------------------------------------------------- writing
@@ -282,15 +225,15 @@ def _compact(line: str, nm: Names) -> tuple[str, dict] | None:
 def _event(fields: dict[str, tuple[str, bool]], nm: Names) -> list | None:
     core_raw, core_q = fields.get("core_name", ("", False))
     core = norm(unquote(core_raw))
-    if not core or (not core_q and _none(core_raw)):
+    if not core or (not core_q and is_none_cached(core_raw)):
         return None
     tend_raw, tend_q = fields.get("tendency", ("", False))
-    tendency = "" if not tend_q and _none(tend_raw) else nm.status(unquote(tend_raw), tend_q)
+    tendency = "" if not tend_q and is_none_cached(tend_raw) else nm.status(unquote(tend_raw), tend_q)
     lists = {}
     for role in LIST_ROLES:
         raw, _ = fields.get(role, ("", False))
-        items = [] if _none(raw) else split_list(raw)
-        lists[role] = [norm(unquote(x)) for x in items if not _none(x) and norm(unquote(x))]
+        items = [] if is_none_cached(raw) else split_list(raw)
+        lists[role] = [norm(unquote(x)) for x in items if not is_none_cached(x) and norm(unquote(x))]
     return [core, tendency, lists["character"], lists["anatomy"]]
 
 
@@ -426,7 +369,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     text = document_text(record).strip()
     if not text:
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     tpl = load_templates(TASK, lang)
     target = gold_target(record)
     prompt = tpl.prompt(rng)
@@ -443,25 +386,12 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     ]
 
 
-def attributes(event) -> list[tuple[str, str, str]]:
-    """(core, role, value) items of one event: the core itself, its status (when not affirmed), each list value."""
-    core, tendency, chars, anats = event
-    out = [(core, "core_name", core)]
-    if tendency:
-        out.append((core, "tendency", tendency))
-    out += [(core, "character", c) for c in chars] + [(core, "anatomy", a) for a in anats]
-    return out
 
+@register_task(TASK)
+class EeTask(Task):
+    """Clinical findings (core, status, descriptors, sites) scored per document as whole-event sets."""
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Micro-F1 over whole events (exact 4-tuples; the headline ``f1``) and over attributes (``attr/...``, partial
-    credit: an event's core, status and each descriptor/site keyed by its core), with a per-role breakdown."""
-    ev_key = lambda e: (e[0], e[1], tuple(e[2]), tuple(e[3]))  # noqa: E731
-    out = micro_f1(preds, golds, key=ev_key)
-    attr_preds = [None if p is None else [a for e in p for a in attributes(e)] for p in preds]
-    attr_golds = [[a for e in g for a in attributes(e)] for g in golds]
-    attrs = micro_f1(attr_preds, attr_golds, key=lambda a: a, group=lambda a: a[1])
-    for k, v in attrs.items():
-        if k not in ("parse_failures", "n_docs"):
-            out[f"attr/{k}"] = v
-    return out
+    unit = "document"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("micro_f1",)

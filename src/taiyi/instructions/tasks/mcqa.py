@@ -3,7 +3,7 @@
 Why: exam-style QA is scored by whether the chosen option is right, whatever way the model names it — the
 option text, its letter ("B", "(B)", "选B", "答案是 B") or both. The prompt lists the options with letters;
 ``meta["choices"]`` keeps them in letter order so parse maps letters back, and evaluation can instead score
-each option by log-likelihood (``choices_for_loglikelihood``).
+each option by log-likelihood.
 
 Target: the answer text (one of the record's choices).
 """
@@ -15,8 +15,10 @@ import string
 from functools import cache
 
 from taiyi.files import DataError
-from taiyi.instructions.tasks.answer_text import nfkc, strip_label, text_lang
+from taiyi.instructions.tasks.answer_text import strip_label
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import nfkc, record_lang
 
 TASK = "mcqa"
 QA_TYPES = ("multiple_choice", "yesno")
@@ -35,16 +37,11 @@ def gold_target(record: dict) -> str | None:
     return answer
 
 
-def _lang(record: dict, info: dict) -> str:
-    lang = record.get("lang") or info.get("lang", "en")
-    return lang if lang in ("zh", "en") else text_lang(record.get("question", ""))
-
-
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     target = gold_target(record)
     if target is None:
         return []
-    lang = _lang(record, info)
+    lang = record_lang(record, info, record.get("question", ""))
     tpl = load_templates(TASK, lang)
     choices = list(record["choices"])
     if len(choices) > len(LETTERS):
@@ -165,24 +162,11 @@ def parse(text: str, meta: dict) -> str:
     raise ParseError(f"no option named in answer: {raw[:80]!r}")
 
 
-def choices_for_loglikelihood(meta: dict) -> list[tuple[str, str]]:
-    """(choice, continuation) for every option: score each continuation after the prompt and pick the best.
+@register_task(TASK)
+class McqaTask(Task):
+    """Multiple choice: the chosen option's text (or letter) against the gold answer."""
 
-    The continuation is the option rendered in the instruction's own answer phrasing, so the likelihood is of the
-    exact text the model was trained to produce.
-    """
-    return [(c, render(c, meta)) for c in meta["choices"]]
-
-
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """Accuracy (0-100) of chosen answer texts; ``None`` (parse failure) counts as wrong."""
-    if len(preds) != len(golds):
-        raise ValueError(f"{len(preds)} predictions but {len(golds)} references")
-    correct = sum(1 for p, g in zip(preds, golds) if p is not None and p == g)
-    n = len(golds)
-    return {
-        "accuracy": 100.0 * correct / n if n else 0.0,
-        "correct": correct,
-        "count": n,
-        "parse_failures": sum(1 for p in preds if p is None),
-    }
+    unit = "item"
+    stage = 2
+    max_new_tokens = 64
+    metrics = ("accuracy",)

@@ -9,8 +9,9 @@ Target: the translation. The prompt is in the source text's language.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
+from taiyi.instructions.tasks.registry import Task, register_task
 
 TASK = "mt"
 LANGUAGE_ALIASES = {
@@ -83,33 +84,11 @@ def parse(text: str, meta: dict) -> str:
     return unwrap(text, load_templates(TASK, meta["lang"]).answers, labels=MT_LABELS)
 
 
-def _bleu_chrf(preds: list[str], golds: list[str], zh: bool) -> tuple[float, float]:
-    import sacrebleu
+@register_task(TASK)
+class MtTask(Task):
+    """Translation in both directions, scored by corpus BLEU and chrF."""
 
-    bleu = sacrebleu.corpus_bleu(preds, [golds], tokenize="zh" if zh else "13a")
-    chrf = sacrebleu.corpus_chrf(preds, [golds])
-    return float(bleu.score), float(chrf.score)
-
-
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """Corpus BLEU and chrF (0-100); per target language when both directions are present. None = empty output."""
-    if len(preds) != len(golds):
-        raise ValueError(f"{len(preds)} predictions but {len(golds)} references")
-    failures = sum(1 for p in preds if p is None)
-    preds_s = [p or "" for p in preds]
-    groups: dict[str, list[int]] = {}
-    for i, g in enumerate(golds):
-        groups.setdefault(text_lang(g), []).append(i)
-    out: dict = {"count": len(golds), "parse_failures": failures}
-    if not golds:
-        return {"bleu": 0.0, "chrf": 0.0, **out}
-    for lang, idx in sorted(groups.items()):
-        bleu, chrf = _bleu_chrf([preds_s[i] for i in idx], [golds[i] for i in idx], zh=lang == "zh")
-        out[f"bleu_to_{lang}"], out[f"chrf_to_{lang}"], out[f"count_to_{lang}"] = bleu, chrf, len(idx)
-    if len(groups) == 1:
-        out["bleu"], out["chrf"] = out[f"bleu_to_{lang}"], out[f"chrf_to_{lang}"]
-    else:  # both directions: count-weighted mean of the per-direction corpus scores
-        n = len(golds)
-        out["bleu"] = sum(out[f"bleu_to_{k}"] * len(v) for k, v in groups.items()) / n
-        out["chrf"] = sum(out[f"chrf_to_{k}"] * len(v) for k, v in groups.items()) / n
-    return out
+    unit = "item"
+    stage = 1
+    max_new_tokens = 256
+    metrics = ("bleu", "chrf")

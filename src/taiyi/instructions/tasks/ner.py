@@ -14,9 +14,10 @@ from __future__ import annotations
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction
-from taiyi.instructions.tasks.set_f1 import micro_f1
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds, prompt_lang
-from taiyi.instructions.tasks.typed_codec import TypedListCodec
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.instructions.tasks.labels import kb_label_kinds
+from taiyi.instructions.tasks.typed_codec import TypedListCodec, keep_typed
+from taiyi.text import record_lang
 
 TASK = "ner"
 CODEC = TypedListCodec(TASK, ("mention",), "entity list", absent_type_prob=0.5)
@@ -37,7 +38,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     text = document_text(record).strip()
     if not text:
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     target = gold_target(record)
     all_types = kb_label_kinds(info, record)[0]
     if not all_types:
@@ -45,14 +46,30 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)
 
 
-def render(target: list, meta: dict, phrasing: int | None = None) -> str:
-    return CODEC.render(target, meta, phrasing)
+render = CODEC.render  # (target, meta, phrasing=None) -> answer text
+parse = CODEC.parse  # (text, meta) -> [[type, ...], ...]; ParseError when unreadable
 
 
-def parse(text: str | None, meta: dict) -> list[list[str]]:
-    return CODEC.parse(text, meta)
+@register_task(TASK)
+class NerTask(Task):
+    """Entity lists scored per document (strict and span-grounded micro-F1)."""
 
+    unit = "document"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("micro_f1", "grounded_f1")
+    types_key = "entity_types"
+    only_offered_types = True
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Strict micro-F1 over per-document sets of (type, mention), with a per-type breakdown (0-100 + counts)."""
-    return micro_f1(preds, golds, group=lambda x: x[0])
+    def restrict(self, record: dict, keep) -> dict:
+        """Only the entities of the benchmark's types (renamed); relations and coreferences between kept ones."""
+        if record.get("schema") != "kb":
+            return record
+        kept = keep_typed(record.get("entities", []), keep)
+        ids = {e["id"] for e in kept} | {ev["id"] for ev in record.get("events", [])}
+        record["entities"] = kept
+        record["relations"] = [r for r in record.get("relations", []) if r["arg1_id"] in ids and r["arg2_id"] in ids]
+        record["coreferences"] = [
+            {**c, "entity_ids": [i for i in c["entity_ids"] if i in ids]} for c in record.get("coreferences", [])
+        ]
+        return record

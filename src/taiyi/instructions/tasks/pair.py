@@ -9,8 +9,10 @@ Target: the raw label string. ``meta``: ``lang``, ``phrasing``, ``options`` ([[r
 from __future__ import annotations
 
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.option_scan import scan
-from taiyi.instructions.tasks.typed_answers import fill, label_order, offered_names, prompt_lang
+from taiyi.instructions.tasks.labels import fill, label_order, offered_names
+from taiyi.text import record_lang
 
 TASK = "pair"
 
@@ -18,7 +20,7 @@ TASK = "pair"
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     if record.get("schema") != "pairs" or not str(record.get("label", "")).strip():
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     tpl = load_templates(TASK, lang)
     target = str(record["label"])
     options = offered_names(info, label_order(info, [target]), lang)
@@ -27,16 +29,8 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     sep = "、" if lang == "zh" else "; "
     user = fill(prompt["text"], text_1=record["text_1"].strip(), text_2=record["text_2"].strip(),
                 options=sep.join(d for _, d in options))
-    return [
-        Instruction.for_record(
-            record, TASK, prompt, lang=lang,
-            user=user,
-            answer=render(target, meta),
-            target=target,
-            meta=meta,
-            variant=0,
-        )
-    ]
+    return [Instruction.for_record(record, TASK, prompt, lang=lang, user=user, answer=render(target, meta),
+                                   target=target, meta=meta, variant=0)]
 
 
 def render(target: str, meta: dict, phrasing: int | None = None) -> str:
@@ -55,15 +49,11 @@ def parse(text: str | None, meta: dict) -> str:
     return hits[0][1]  # the first label named (a trailing sentence may mention others)
 
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Accuracy and micro-F1 (0-100) with counts; ``None`` predictions are parse failures (wrong)."""
-    n = len(golds)
-    if len(preds) != n:
-        raise ValueError(f"{len(preds)} predictions for {n} gold pairs")
-    correct = sum(p is not None and p == g for p, g in zip(preds, golds))
-    answered = sum(p is not None for p in preds)
-    prec = 100.0 * correct / answered if answered else 0.0
-    rec = 100.0 * correct / n if n else 0.0
-    f1 = 2 * prec * rec / (prec + rec) if prec + rec else 0.0
-    return {"accuracy": rec, "precision": prec, "recall": rec, "f1": f1, "correct": correct, "n": n,
-            "parse_failures": n - answered}
+@register_task(TASK)
+class PairTask(Task):
+    """One relation label per text pair."""
+
+    unit = "item"
+    stage = 1
+    max_new_tokens = 64
+    metrics = ("label_f1", "accuracy")

@@ -8,9 +8,10 @@ Target: the answer text.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, unwrap
 from taiyi.instructions.tasks.base import Instruction, load_templates
-from taiyi.instructions.tasks.text_overlap import overlap_scores
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import record_lang
 
 TASK = "qa"
 QA_TYPES = ("free", "factoid")
@@ -22,17 +23,12 @@ def gold_targets(record: dict) -> list[str]:
     if record.get("schema") != "qa" or record.get("type") not in QA_TYPES:
         return []
     seen: list[str] = []
-    phrasings = load_templates(TASK, _lang(record, {})).answers
+    phrasings = load_templates(TASK, record_lang(record, {}, record.get("question", ""))).answers
     for a in record.get("answer") or []:
         a = canonical(str(a), phrasings)
         if a and a not in seen:
             seen.append(a)
     return seen
-
-
-def _lang(record: dict, info: dict) -> str:
-    lang = record.get("lang") or info.get("lang", "zh")
-    return lang if lang in ("zh", "en") else text_lang(record.get("question", ""))
 
 
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
@@ -41,7 +37,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
         return []
     if mode == "eval":
         targets = targets[:1]
-    lang = _lang(record, info)
+    lang = record_lang(record, info, record.get("question", ""))
     tpl = load_templates(TASK, lang)
     question = record["question"].strip()
     if record.get("context", "").strip():
@@ -72,6 +68,11 @@ def parse(text: str, meta: dict) -> str:
     return unwrap(text, load_templates(TASK, meta["lang"]).answers)
 
 
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """Token F1 and ROUGE-L (char-level for Chinese, word-level for English), exact match; 0-100 plus counts."""
-    return overlap_scores(preds, golds)
+@register_task(TASK)
+class QaTask(Task):
+    """Free-text answers, scored by ROUGE-L against the reference."""
+
+    unit = "item"
+    stage = 2
+    max_new_tokens = 256
+    metrics = ("rouge_l",)

@@ -13,10 +13,11 @@ from __future__ import annotations
 
 from taiyi.corpus.schema import document_text
 from taiyi.instructions.tasks.base import Instruction
+from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.instructions.tasks.ner import mention_text
-from taiyi.instructions.tasks.set_f1 import micro_f1
-from taiyi.instructions.tasks.typed_answers import kb_label_kinds, prompt_lang
-from taiyi.instructions.tasks.typed_codec import TypedListCodec
+from taiyi.instructions.tasks.labels import kb_label_kinds
+from taiyi.instructions.tasks.typed_codec import TypedListCodec, keep_typed
+from taiyi.text import record_lang
 
 TASK = "re"
 CODEC = TypedListCodec(TASK, ("head", "tail"), "relation list", absent_type_prob=0.3)
@@ -39,19 +40,28 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     all_types = kb_label_kinds(info, record)[1]
     if not text or not all_types:
         return []
-    lang = prompt_lang(record, info)
+    lang = record_lang(record, info)
     target = gold_target(record)
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)
 
 
-def render(target: list, meta: dict, phrasing: int | None = None) -> str:
-    return CODEC.render(target, meta, phrasing)
+render = CODEC.render  # (target, meta, phrasing=None) -> answer text
+parse = CODEC.parse  # (text, meta) -> [[type, ...], ...]; ParseError when unreadable
 
 
-def parse(text: str | None, meta: dict) -> list[list[str]]:
-    return CODEC.parse(text, meta)
+@register_task(TASK)
+class ReTask(Task):
+    """Relation triples scored per document (strict and argument-grounded micro-F1)."""
 
+    unit = "document"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("micro_f1", "grounded_f1")
+    types_key = "relation_types"
 
-def score(preds: list, golds: list) -> dict[str, float]:
-    """Strict micro-F1 over per-document sets of (type, head, tail), with a per-relation-type breakdown."""
-    return micro_f1(preds, golds, group=lambda x: x[0])
+    def restrict(self, record: dict, keep) -> dict:
+        """Only the relations of the benchmark's types (renamed)."""
+        if record.get("schema") != "kb":
+            return record
+        record["relations"] = keep_typed(record.get("relations", []), keep)
+        return record

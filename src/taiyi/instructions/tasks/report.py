@@ -14,9 +14,10 @@ from __future__ import annotations
 import json
 import re
 
-from taiyi.instructions.tasks.answer_text import nfkc, strip_label, text_lang
+from taiyi.instructions.tasks.answer_text import strip_label
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
-from taiyi.instructions.tasks.text_overlap import rouge_l, tokens
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import nfkc, record_lang
 
 TASK = "report"
 _GOLD_HEADER = re.compile(r"^\s*([^：:\n]{1,24}?)\s*[：:]\s*(.*)$")
@@ -57,17 +58,12 @@ def gold_target(record: dict) -> dict[str, str] | None:
     return target or None
 
 
-def _lang(record: dict, info: dict) -> str:
-    lang = record.get("lang") or info.get("lang", "zh")
-    return lang if lang in ("zh", "en") else text_lang(str(record.get("text_1", "")))
-
-
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     target = gold_target(record)
     text = str(record.get("text_1", "")).strip()
     if target is None or not text:
         return []
-    lang = _lang(record, info)
+    lang = record_lang(record, info, str(record.get("text_1", "")))
     tpl = load_templates(TASK, lang)
     prompt = tpl.prompt(rng)
     sections = list(target)
@@ -171,30 +167,11 @@ def _linear(report: dict[str, str] | None) -> str:
     return "\n".join(f"{k}：{v}" for k, v in (report or {}).items())
 
 
-def score(preds: list[dict | None], golds: list[dict]) -> dict:
-    """ROUGE-L of the whole report and mean per-section ROUGE-L (char-level for Chinese), section-name F1; 0-100."""
-    if len(preds) != len(golds):
-        raise ValueError(f"{len(preds)} predictions but {len(golds)} references")
-    rl = sec_rl = 0.0
-    n_sec = tp = n_pred = 0
-    for p, g in zip(preds, golds):
-        rl += rouge_l(tokens(_linear(p)), tokens(_linear(g))) if p else 0.0
-        p = p or {}
-        n_pred += len(p)
-        for name, content in g.items():
-            n_sec += 1
-            if name in p:
-                tp += 1
-                sec_rl += rouge_l(tokens(p[name]), tokens(content))
-    n = len(golds)
-    prec = tp / n_pred if n_pred else 0.0
-    rec = tp / n_sec if n_sec else 0.0
-    return {
-        "rouge_l": 100.0 * rl / n if n else 0.0,
-        "section_rouge_l": 100.0 * sec_rl / n_sec if n_sec else 0.0,
-        "section_f1": 100.0 * (2 * prec * rec / (prec + rec)) if prec + rec else 0.0,
-        "count": n,
-        "sections": n_sec,
-        "parse_failures": sum(1 for p in preds if p is None),
-    }
+@register_task(TASK)
+class ReportTask(Task):
+    """Sectioned medical reports, scored by ROUGE-L of the linearised report."""
 
+    unit = "item"
+    stage = 1
+    max_new_tokens = 512
+    metrics = ("rouge_l",)

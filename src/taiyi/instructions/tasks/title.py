@@ -9,9 +9,10 @@ Target: the title (or summary) text.
 
 from __future__ import annotations
 
-from taiyi.instructions.tasks.answer_text import canonical, text_lang, unwrap
+from taiyi.instructions.tasks.answer_text import canonical, unwrap
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
-from taiyi.instructions.tasks.text_overlap import overlap_scores
+from taiyi.instructions.tasks.registry import Task, register_task
+from taiyi.text import record_lang
 
 TASK = "title"
 TITLE_NAMES = {"title", "标题", "题目"}
@@ -36,17 +37,12 @@ def gold_source(record: dict) -> tuple[str, str, str] | None:
     return None
 
 
-def _lang(record: dict, info: dict, text: str) -> str:
-    lang = record.get("lang") or info.get("lang", "en")
-    return lang if lang in ("zh", "en") else text_lang(text)
-
-
 def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:
     found = gold_source(record)
     if found is None:
         return []
     kind, text, target = found
-    lang = _lang(record, info, text)
+    lang = record_lang(record, info, text)
     tpl = load_templates(TASK, lang)
     target = canonical_target(target, kind, lang)
     if not target:
@@ -101,6 +97,11 @@ def parse(text: str, meta: dict) -> str:
     return out
 
 
-def score(preds: list[str | None], golds: list[str]) -> dict:
-    """ROUGE-L (char-level for Chinese, word-level for English) plus token F1 and exact match; 0-100 plus counts."""
-    return overlap_scores(preds, golds)
+@register_task(TASK)
+class TitleTask(Task):
+    """Titles and summaries, scored by ROUGE-L."""
+
+    unit = "item"
+    stage = 1
+    max_new_tokens = 256
+    metrics = ("rouge_l",)

@@ -12,7 +12,8 @@ import functools
 from dataclasses import dataclass
 
 from taiyi.instructions.tasks.base import Instruction, ParseError, load_templates
-from taiyi.instructions.tasks.typed_answers import TypedRecords, fill, is_empty_answer, offered_names, phrasings
+from taiyi.instructions.tasks.typed_answers import TypedRecords, is_empty_answer, phrasings
+from taiyi.instructions.tasks.labels import fill, offered_names
 
 
 @dataclass(frozen=True)
@@ -84,3 +85,14 @@ def _reader(task: str, fields: tuple[str, ...], lang: str, types: tuple[tuple[st
 
 def _types(meta: dict) -> tuple[tuple[str, str], ...]:
     return tuple((str(r), str(d)) for r, d in meta["types"])
+
+
+def keep_typed(items: list[dict], keep) -> list[dict]:
+    """The items (entities or relations) whose type ``keep`` maps to a benchmark type, renamed to it."""
+    kept = []
+    for x in items:
+        t = keep(x["type"])
+        if t is not None:
+            x["type"] = t
+            kept.append(x)
+    return kept

@@ -1,32 +1,15 @@
 """Overlap metrics for generated text: token F1 and ROUGE-L, char-level for Chinese, word-level for English.
 
-Why: the free-text codecs (qa, dialogue, title, report) score by overlap with the reference; the paper's
+Why: the free-text tasks (qa, dialogue, title, report) score by overlap with the reference; the paper's
 Chinese generation tasks use character units (a Chinese word segmenter would add a dependency and noise).
 All figures are on the 0-100 scale; a missing prediction (parse failure, ``None``) scores 0.
 """
 
 from __future__ import annotations
 
-import re
-import unicodedata
 from collections import Counter
 from typing import Sequence
 
-from taiyi.instructions.tasks.answer_text import cjk_share
-
-_WORD = re.compile(r"\w+", re.UNICODE)
-
-
-def tokens(text: str | None, lang: str | None = None) -> list[str]:
-    """Chinese (or mostly-Chinese text when lang is None): characters without spaces/punctuation; else lowercase words."""
-    if not text:
-        return []
-    text = unicodedata.normalize("NFKC", text)
-    if lang is None:
-        lang = "zh" if cjk_share(text) > 0.15 else "en"
-    if lang == "zh":
-        return [c for c in text if not c.isspace() and not unicodedata.category(c).startswith("P")]
-    return [w.lower() for w in _WORD.findall(text)]
 
 
 def token_f1(pred: Sequence[str], gold: Sequence[str]) -> float:
@@ -64,22 +47,3 @@ def rouge_l(pred: Sequence[str], gold: Sequence[str]) -> float:
         return 0.0
     p, r = lcs / len(pred), lcs / len(gold)
     return 2 * p * r / (p + r)
-
-
-def overlap_scores(preds: Sequence[str | None], golds: Sequence[str], lang: str | None = None) -> dict:
-    """Mean token F1, ROUGE-L and exact match over a corpus, plus counts (parse failures = ``None`` preds)."""
-    if len(preds) != len(golds):
-        raise ValueError(f"{len(preds)} predictions but {len(golds)} references")
-    f1 = rl = em = 0.0
-    failures = 0
-    for p, g in zip(preds, golds):
-        if p is None:
-            failures += 1
-            continue
-        tp, tg = tokens(p, lang), tokens(g, lang)
-        f1 += token_f1(tp, tg)
-        rl += rouge_l(tp, tg)
-        em += float(tp == tg)
-    n = len(golds)
-    scale = 100.0 / n if n else 0.0
-    return {"f1": f1 * scale, "rouge_l": rl * scale, "exact_match": em * scale, "count": n, "parse_failures": failures}

@@ -1,0 +1,142 @@
+"""Scoring: answers -> parsed structures -> scoring units (documents or items) -> the benchmark's metrics.
+
+Why: the one scorer. A task says how it is scored (``unit`` and ``metrics``); a benchmark may choose other
+registered metrics; this module only parses (unreadable answers are kept as ``None`` and scored wrong), pools
+a document's items into one unit where the task scores documents, and calls the metric registry.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from dataclasses import dataclass, field
+from typing import Any, Sequence
+
+from taiyi.evaluate.items import prompt_of, source_text
+from taiyi.evaluate.metrics import UNPARSEABLE, as_set, get_metric, prf
+from taiyi.instructions.benchmarks import Benchmark
+from taiyi.instructions.tasks.base import Instruction, ParseError
+from taiyi.instructions.tasks.registry import get_task
+
+
+@dataclass
+class Parsed:
+    item: Instruction
+    answer: str | None
+    pred: Any  # None: parse failure
+    error: str | None = None
+
+
+def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None],
+                  errors: dict[str, str] | None = None) -> list[Parsed]:
+    """Task-parse each answer; unreadable (or missing) answers become ``pred=None`` with the reason kept."""
+    out = []
+    for it in items:
+        text = answers.get(it.id)
+        if text is None:
+            out.append(Parsed(it, None, None, errors.get(it.id, "no answer") if errors else "no answer"))
+            continue
+        try:
+            out.append(Parsed(it, text, get_task(it.task).parse(text, it.meta)))
+        except ParseError as exc:
+            out.append(Parsed(it, text, None, f"ParseError: {exc}"))
+        except Exception as exc:  # a task bug on odd output must not end a long run; it is counted and shown
+            out.append(Parsed(it, text, None, f"{type(exc).__name__}: {exc}"))
+    return out
+
+
+@dataclass
+class Unit:
+    """One scored unit: a document (its items' sets pooled) or one item, with what metrics may look at."""
+
+    id: str
+    parsed: list[Parsed]
+    pred: Any
+    gold: Any
+    text: str = field(repr=False, default="")
+
+    @property
+    def ctx(self) -> dict:
+        it = self.parsed[0].item
+        return {"text": self.text, "meta": it.meta, "lang": it.lang, "task": it.task}
+
+
+def units_of(bench: Benchmark, parsed: Sequence[Parsed]) -> list[Unit]:
+    """Document units pool every item of a document into one set (an unreadable answer adds an element that
+    matches nothing, so it is scored wrong even on a document whose gold set is empty); item units are the items."""
+    if bench.task_def.unit == "item":
+        return [Unit(p.item.id, [p], p.pred, p.item.target, source_text(p.item)) for p in parsed]
+    rows: dict[str, Unit] = {}
+    for p in parsed:
+        u = rows.get(p.item.document_id)
+        if u is None:
+            u = rows[p.item.document_id] = Unit(p.item.document_id, [], set(), set(), source_text(p.item))
+        u.parsed.append(p)
+        u.gold.update(as_set(p.item.target or ()))
+        u.pred.update({(UNPARSEABLE, p.item.id, "")} if p.pred is None else as_set(p.pred))
+    return list(rows.values())
+
+
+def metric_scores(names: Sequence[str], units: Sequence[Unit]) -> dict[str, dict]:
+    ctx = [u.ctx for u in units]
+    return {n: get_metric(n)([u.pred for u in units], [u.gold for u in units], ctx) for n in names}
+
+
+def score_units(bench: Benchmark, units: Sequence[Unit]) -> dict[str, Any]:
+    """The headline score (the first metric), every selected metric's score, and the details: ``strict`` (the
+    headline metric's counts), ``per_type`` where it has one, ``grounded`` when span-grounded F1 was asked."""
+    names = bench.metric_names
+    res = metric_scores(names, units)
+    main = dict(res[names[0]])
+    out: dict[str, Any] = {"score": main.pop("score"), "metrics": {n: r["score"] for n, r in res.items()}}
+    per_type = main.pop("per_type", None)
+    out["strict"] = main
+    if per_type is not None:
+        out["per_type"] = per_type
+    if "grounded_f1" in res:
+        out["grounded"] = {k: v for k, v in res["grounded_f1"].items() if k != "score"}
+    return out
+
+
+def _own_score(bench: Benchmark, u: Unit) -> float:
+    """One unit's headline score, cheaply for documents (its strict F1)."""
+    if bench.task_def.unit == "document":
+        tp = len(u.pred & u.gold)
+        return prf(tp, len(u.pred) - tp, len(u.gold) - tp)["f1"]
+    return metric_scores(bench.metric_names[:1], [u])[bench.metric_names[0]]["score"]
+
+
+def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dict[str, str | None],
+                    n_worst: int = 3, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], list[Parsed]]:
+    """Score, parse failures, per-template breakdown and the worst answers of one benchmark."""
+    parsed = parse_answers(items, answers, errors)
+    units = units_of(bench, parsed)
+    res = score_units(bench, units)
+    by_template: dict[str, list[Unit]] = defaultdict(list)
+    for u in units:
+        by_template[u.parsed[0].item.template_id].append(u)
+    main = bench.metric_names[0]
+    per_template = {t: {"score": metric_scores([main], us)[main]["score"], "n": len(us)}
+                    for t, us in sorted(by_template.items())}
+    ranked = sorted(((_own_score(bench, u), i, u) for i, u in enumerate(units)), key=lambda t: (t[0], t[1]))
+    worst = []
+    for sc, _, u in ranked[:n_worst]:
+        if sc >= 100.0:
+            break
+        ps, first = u.parsed, u.parsed[0].item
+        worst.append({"id": first.id, "template_id": first.template_id, "score": sc,
+                      "prompt": prompt_of(first)[-1]["content"],
+                      "answer": "\n---\n".join(p.answer or "" for p in ps),
+                      "gold": first.target if len(ps) == 1 else sorted(u.gold),
+                      "parse_error": next((p.error for p in ps if p.error), None)})
+    failures = [p for p in parsed if p.pred is None]
+    res.update(
+        task=bench.task, dataset=bench.dataset, split=bench.split, metric=main, lang=bench.lang,
+        n_items=len(parsed), n_documents=len({p.item.document_id for p in parsed}),
+        parse_failures=len(failures), parse_failure_examples=[
+            {"id": p.item.id, "answer": (p.answer or "")[:300], "error": p.error} for p in failures[:3]],
+        per_template=per_template, worst=worst,
+    )
+    return res, parsed
+
+
+__all__ = ["Parsed", "Unit", "parse_answers", "score_benchmark", "score_units", "units_of"]

@@ -83,7 +83,8 @@ def test_ids_equal_the_template_and_labels_cover_exactly_each_answer(family, fam
                                   **enc.family.render_kwargs())
     assert ids[: len(ref)] == list(ref) and len(ids) - len(ref) == (1 if family == "glm4" else 0)
     assert [tok.decode(s) for s in _spans(ids, labels)] == SUPERVISED[family]
-    assert ids[-1] == tok.convert_tokens_to_ids(EOT[family])  # the final end-of-turn token is trained
+    eot = tok.convert_tokens_to_ids(EOT[family])
+    assert all(s[-1] == eot for s in _spans(ids, labels))  # every answer's end-of-turn token is trained, the last too
     single = DIALOGUE[1:3]
     ids1, labels1 = enc.encode_full(single)
     assert [tok.decode(s) for s in _spans(ids1, labels1)] == SUPERVISED[family][:1]

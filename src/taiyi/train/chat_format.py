@@ -1,12 +1,13 @@
 """Turn instruction records into (input_ids, labels) for supervised fine-tuning.
 
 Why: the chat format is where fine-tunes most often go wrong (design §7): a template/EOS mismatch so the
-model never stops, loss on the prompt, or truncation that cuts the answer away. This module encodes with
-the tokenizer's own chat template (so training ids equal ``tokenizer.apply_chat_template`` and therefore
-what every inference engine sends), puts the loss on every assistant turn *including* its closing stop
-token (``<|im_end|>``), truncates prompts (oldest turns first, then the middle of the last prompt) and
-never answers; records whose answer cannot fit are dropped and counted. The original Taiyi-1 ``<eod>``
-layout is available as a second template, so the same code path serves both.
+model never stops, loss on the prompt or on the next user turn, or truncation that cuts the answer away. This
+module renders with the tokenizer's own chat template (so training ids equal ``apply_chat_template`` and
+therefore what every inference engine sends) and asks the family registry (``templates``) what the template
+does not say: each answer is supervised from where generation starts (after the generation prompt) up to and
+including the family's end-of-turn token, and not one token further. Prompts are truncated (oldest turns
+first, then the middle of the longest prompt), answers never; records whose answer cannot fit are dropped
+and counted. The original Taiyi-1 ``<eod>`` layout is one more family, so the same code path serves both.
 """
 
 from __future__ import annotations
@@ -17,24 +18,19 @@ from pathlib import Path
 from typing import Iterable, Sequence
 
 from taiyi.files import DataError, read_jsonl
+from taiyi.train.templates import (  # noqa: F401  (re-exported: the encoder's vocabulary)
+    EOD_TEMPLATE,
+    EOD_TOKEN,
+    ChatFamily,
+    chat_formats,
+    prepare_tokenizer,
+    render,
+    stop_token_ids,
+)
 
 IGNORE_INDEX = -100
 ROLES = ("system", "user", "assistant")
 ELLIPSIS = " … "
-
-# Taiyi-1 (Qwen-7B, Firefly-style) layout: <eod> user <eod> assistant <eod> user <eod> ... where <eod> is
-# Qwen's "<|endoftext|>". Written as a chat template so inference engines reproduce it exactly.
-EOD_TOKEN = "<|endoftext|>"
-EOD_TEMPLATE = (
-    "{{- '" + EOD_TOKEN + "' }}"
-    "{%- for message in messages %}"
-    "{%- if message['role'] == 'assistant' %}"
-    "{% generation %}{{- message['content'] + '" + EOD_TOKEN + "' }}{% endgeneration %}"
-    "{%- else %}{{- message['content'] + '" + EOD_TOKEN + "' }}"
-    "{%- endif %}"
-    "{%- endfor %}"
-)
-FORMATS = ("chatml", "eod")
 
 
 @dataclass
@@ -61,38 +57,8 @@ class EncodeStats:
         }
 
 
-def prepare_tokenizer(tokenizer, fmt: str = "chatml"):
-    """Set the template for ``fmt`` on the tokenizer (in place) and return it.
-
-    ``chatml`` keeps the tokenizer's own template (it must have one); ``eod`` installs the Taiyi-1 layout.
-    """
-    if fmt not in FORMATS:
-        raise ValueError(f"chat_format must be one of {FORMATS}, got {fmt!r}")
-    if fmt == "eod":
-        if EOD_TOKEN not in tokenizer.get_vocab():
-            raise ValueError(f"chat_format 'eod' needs the token {EOD_TOKEN} in the tokenizer vocabulary")
-        tokenizer.chat_template = EOD_TEMPLATE
-    elif not tokenizer.chat_template:
-        raise ValueError("the tokenizer has no chat template; use a chat/base Qwen tokenizer or chat_format: eod")
-    if tokenizer.pad_token is None:
-        tokenizer.pad_token = EOD_TOKEN if EOD_TOKEN in tokenizer.get_vocab() else tokenizer.eos_token
-    return tokenizer
-
-
-def stop_token_ids(tokenizer, fmt: str = "chatml") -> list[int]:
-    """Token ids that end an assistant turn (the ids generation must stop on)."""
-    vocab = tokenizer.get_vocab()
-    names = ["<|im_end|>", EOD_TOKEN] if fmt == "chatml" else [EOD_TOKEN]
-    ids = [vocab[n] for n in names if n in vocab]
-    if tokenizer.eos_token_id is not None and tokenizer.eos_token_id not in ids and fmt == "chatml":
-        ids.append(tokenizer.eos_token_id)
-    if not ids:
-        raise ValueError(f"no stop token found in the tokenizer for chat_format {fmt!r}")
-    return ids
-
-
-def save_chat_assets(tokenizer, out_dir: str | Path, fmt: str = "chatml", base_generation_config=None) -> None:
-    """Save tokenizer (with its template) and a generation_config.json whose eos ids are the stop ids."""
+def save_chat_assets(tokenizer, out_dir: str | Path, fmt: str | ChatFamily = "auto", base_generation_config=None) -> None:
+    """Save tokenizer (with its template) and a generation_config.json whose eos ids are the family's stop ids."""
     from transformers import GenerationConfig
 
     stops = stop_token_ids(tokenizer, fmt)
@@ -120,40 +86,76 @@ def validate_messages(messages, where: str) -> list[dict]:
 
 
 class ChatEncoder:
-    """Encode conversations with a tokenizer's chat template into ids + labels (-100 outside answers)."""
+    """Encode conversations with a tokenizer's chat template into ids + labels (-100 outside answers).
 
-    def __init__(self, tokenizer, max_length: int = 1024, fmt: str = "chatml"):
-        self.tokenizer = prepare_tokenizer(tokenizer, fmt)
+    ``fmt``: ``auto`` (the family detected from the template) or a registered family/alias; ``thinking``
+    trains reasoning blocks (families that have them), else they are removed and the template's non-thinking
+    prompt is used, exactly as inference renders it.
+    """
+
+    def __init__(self, tokenizer, max_length: int = 1024, fmt: str = "auto", thinking: bool = False):
+        self.family = prepare_tokenizer(tokenizer, fmt)
+        self.tokenizer = tokenizer
         self.max_length = int(max_length)
-        self.fmt = fmt
-        self.stops = set(stop_token_ids(tokenizer, fmt))
+        self.fmt = self.family.name
+        self.thinking = bool(thinking)
+        self.eot_id = tokenizer.convert_tokens_to_ids(self.family.eot)
 
-    def _ids(self, messages: Sequence[dict], generation_prompt: bool = False) -> list[int]:
-        return list(
-            self.tokenizer.apply_chat_template(
-                list(messages), tokenize=True, return_dict=False, add_generation_prompt=generation_prompt
-            )
-        )
+    def _render(self, messages: Sequence[dict], generation_prompt: bool = False) -> str:
+        return render(self.tokenizer, self.family, list(messages), generation_prompt=generation_prompt,
+                      thinking=self.thinking)
+
+    def _tok(self, text: str) -> list[int]:
+        return list(self.tokenizer(text, add_special_tokens=False)["input_ids"])
+
+    def _answer_spans(self, msgs: list[dict], text: str) -> tuple[list[tuple[int, int]], bool]:
+        """Character spans of what each assistant turn must generate, and whether the eot must be appended.
+
+        A span starts where the generation prompt for that turn ends (when the template renders the prefix
+        conversation as a text prefix) or else at the answer text itself (templates that render earlier turns
+        differently, e.g. Qwen3 drops their thinking block); it ends right after the family's end-of-turn token.
+        """
+        eot, spans, cursor, append = self.family.eot, [], 0, False
+        last = max(i for i, m in enumerate(msgs) if m["role"] == "assistant")
+        for i, m in enumerate(msgs):
+            if m["role"] != "assistant":
+                continue
+            prefix = self._render(msgs[:i], generation_prompt=True) if i else ""
+            start = len(prefix) if prefix and text.startswith(prefix) and len(prefix) >= cursor else None
+            body = m["content"].strip()
+            pos = text.find(body, cursor if start is None else start)
+            if pos < 0:
+                raise ValueError(f"assistant turn {i}: its text is not in the rendered conversation")
+            start = pos if start is None else start
+            end = pos + len(body)
+            k = text.find(eot, end)
+            if k >= 0 and not text[end:k].strip():
+                end = k + len(eot)
+            elif i == last and self.family.open_last_turn and not text[end:].strip():
+                end, append = len(text), True
+            else:
+                raise ValueError(f"assistant turn {i}: the end-of-turn token {eot} of chat format "
+                                 f"{self.family.name!r} does not follow it; wrong chat_format for this tokenizer?")
+            spans.append((start, end))
+            cursor = end
+        return spans, append
 
     def encode_full(self, messages: Sequence[dict]) -> tuple[list[int], list[int]]:
         """ids and labels for the whole conversation, no truncation."""
-        ids = self._ids(messages)
+        msgs = self.family.prepare_messages(list(messages), self.thinking)
+        text = self._render(msgs)
+        spans, append = self._answer_spans(msgs, text)
+        ids = self._tok(text)
         labels = [IGNORE_INDEX] * len(ids)
-        for i, m in enumerate(messages):
-            if m["role"] != "assistant":
-                continue
-            prefix = self._ids(messages[:i], generation_prompt=True) if i else []
-            if ids[: len(prefix)] != prefix:
-                raise ValueError(
-                    "the chat template does not render a conversation's prefix as a token prefix; "
-                    "labels cannot be placed reliably with this template"
-                )
-            start = len(prefix)
-            end = start
-            while end < len(ids) and ids[end] not in self.stops:
-                end += 1
-            end = min(end, len(ids) - 1)  # include the stop token itself
-            labels[start : end + 1] = ids[start : end + 1]
+        for start, end in spans:
+            lo, hi = self._tok(text[:start]), self._tok(text[:end])
+            if ids[: len(lo)] != lo or ids[: len(hi)] != hi:
+                raise ValueError("the chat template puts an answer boundary inside a token; "
+                                 "labels cannot be placed reliably with this template")
+            labels[len(lo): len(hi)] = ids[len(lo): len(hi)]
+        if append:
+            ids.append(self.eot_id)
+            labels.append(self.eot_id)
         return ids, labels
 
     def encode(self, messages: Sequence[dict]) -> tuple[dict | None, str]:

@@ -58,7 +58,8 @@ def run_demo(out: str | Path = "demo-output", *, recipe: str | Path | None = Non
     from taiyi.instructions.build import build
     from taiyi.instructions.config import load_config
     from taiyi.sources.convert import convert_mini
-    from taiyi.train.recipe import load_recipe, run_training
+    from taiyi.train.recipe import load_recipe
+    from taiyi.train.trainer import run_training
 
     console = Console(stderr=True)
     out = Path(out)
@@ -91,7 +92,7 @@ def run_demo(out: str | Path = "demo-output", *, recipe: str | Path | None = Non
         **(QUICK_RECIPE if quick else {}),
     }
     rec = load_recipe(recipe, overrides)
-    paths = run_training(rec, progress=progress)
+    paths = run_training(rec, progress=progress, overwrite=True)  # the demo rebuilds its own folder
     res.seconds[name] = time.perf_counter() - t0
     models = {stage: _stage_model(paths[stage]) for stage in ("stage1", "stage2")}
 

@@ -12,7 +12,8 @@ import os
 import time
 from pathlib import Path
 from taiyi.files import read_jsonl
-from taiyi.train.recipe import load_model, optimizer_name, recipe_from_dict, run_training, use_bf16
+from taiyi.train.recipe import recipe_from_dict
+from taiyi.train.trainer import load_model, optimizer_name, run_training, use_bf16
 
 
 def _root_conftest():

@@ -10,7 +10,8 @@ import torch
 
 from taiyi.files import DataError, read_jsonl
 from taiyi.train.merge import merge_adapter
-from taiyi.train.recipe import load_model, recipe_from_dict, run_training
+from taiyi.train.recipe import recipe_from_dict
+from taiyi.train.trainer import load_model, run_training
 
 bnb = pytest.importorskip("bitsandbytes")
 

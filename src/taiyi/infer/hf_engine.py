@@ -1,10 +1,11 @@
-"""The transformers backend: local or hub Qwen-family chat models on CPU or GPU, optionally with a LoRA adapter
-and bitsandbytes 8-bit/4-bit weights.
+"""The transformers backend: local or hub chat models of any registered family on CPU or GPU, optionally with a
+LoRA adapter and bitsandbytes 8-bit/4-bit weights.
 
-Why its own module: it carries the details that make batched generation correct and fast — ChatML prompts from
-the tokenizer's own template, left padding, length-sorted batches put back in input order, stopping on every
-stop id the tokenizer or generation config knows (``<|im_end|>``, ``<|endoftext|>``) — and the memory options
-that let a 7B model serve from one 24 GB card (8-bit) or a 12 GB card (4-bit).
+Why its own module: it carries the details that make batched generation correct and fast — prompts rendered by
+the tokenizer's own template exactly as training rendered them (``templates.render``), left padding,
+length-sorted batches put back in input order, stopping on the chat family's end-of-turn tokens plus the
+generation config's, thinking blocks removed from answers — and the memory options that let a 7B model serve
+from one 24 GB card (8-bit) or a 12 GB card (4-bit). Loading itself is ``taiyi.train.loader``, shared with training.
 """
 
 from __future__ import annotations
@@ -16,10 +17,6 @@ from typing import Iterator
 
 from taiyi.infer.concurrency import TokenizerPool, cancel_criteria
 from taiyi.infer.engine import Completion, Engine, EngineError, GenerationParams, Message, cut_at_stop
-
-STOP_TOKENS = ("<|im_end|>", "<|endoftext|>", "<|eot_id|>", "<eod>")
-DTYPES = {"bf16": "bfloat16", "bfloat16": "bfloat16", "fp16": "float16", "float16": "float16",
-          "fp32": "float32", "float32": "float32"}
 
 
 def _is_adapter_dir(path: str | None) -> bool:
@@ -46,9 +43,11 @@ class HFEngine(Engine):
         batch_size: int = 16,
         model_name: str | None = None,
         merge_adapter: bool = True,
+        chat_format: str = "auto",
+        thinking: bool = False,
     ) -> None:
-        import torch
-        from transformers import AutoModelForCausalLM, AutoTokenizer
+        from taiyi.files import DataError
+        from taiyi.train.loader import default_device, load_causal_lm, load_tokenizer
 
         if adapter is None and _is_adapter_dir(model):
             model, adapter = None, model
@@ -63,16 +62,11 @@ class HFEngine(Engine):
         if adapter is not None and not Path(adapter, "adapter_config.json").is_file():
             raise EngineError(f"{adapter}: not a PEFT adapter directory (no adapter_config.json)")
 
-        self.device = device or ("cuda" if torch.cuda.is_available() else "cpu")
+        self.device = device or default_device()
         self.batch_size = max(1, int(batch_size))
         self.model_name = model_name or Path(str(adapter or model).rstrip("/")).name
         self._lock = threading.Lock()  # one model call at a time
 
-        torch_dtype = self._resolve_dtype(dtype, torch)
-        load_kw: dict = {"dtype": torch_dtype}
-        if quantization is not None:
-            load_kw["quantization_config"] = self._bnb_config(quantization, torch_dtype, torch)
-            load_kw["device_map"] = {"": self.device}
         tok_src = adapter if adapter is not None and _has_tokenizer(adapter) else model
         for path in (model, adapter):
             if path is not None and path.startswith(("/", "./", "../", "~")) and not Path(path).exists():
@@ -80,21 +74,10 @@ class HFEngine(Engine):
         if Path(model).is_dir() and not Path(model, "config.json").is_file():
             raise EngineError(f"{model}: not a model directory (no config.json)")
         try:
-            self.tokenizer = AutoTokenizer.from_pretrained(tok_src)
-            self.model = AutoModelForCausalLM.from_pretrained(model, **load_kw)
-        except (OSError, ValueError) as exc:  # not a model directory / unknown hub id: say so in one line
-            first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
-            raise EngineError(f"cannot load model {model!r}: {first}") from None
-        if quantization is None:
-            self.model.to(self.device)
-        elif quantization == "4bit" and self.device == "cpu":
-            # stack-notes §4: on AVX512-BF16 CPUs Linear4bit repacks weights in eval mode, which breaks any later
-            # training step of the same module; keep the portable layout.
-            import bitsandbytes as bnb
-
-            for m in self.model.modules():
-                if isinstance(m, bnb.nn.Linear4bit):
-                    m.support_avx512bf16_for_cpu = False
+            self.tokenizer = load_tokenizer(tok_src, padding_side="left")
+            self.model = load_causal_lm(model, dtype=dtype, quantization=quantization, device=self.device)
+        except (DataError, ValueError) as exc:
+            raise EngineError(str(exc)) from None
         if adapter is not None:
             from peft import PeftModel
 
@@ -105,10 +88,18 @@ class HFEngine(Engine):
         self.quantization = quantization
 
         tok = self.tokenizer
-        if not getattr(tok, "chat_template", None):
-            raise EngineError(f"{tok_src}: the tokenizer has no chat template; use a chat (ChatML) model directory")
+        if not getattr(tok, "chat_template", None) and chat_format == "auto":
+            raise EngineError(f"{tok_src}: the tokenizer has no chat template; use a chat model directory "
+                              "or name its chat format (--chat-format)")
+        from taiyi.train.templates import prepare_tokenizer, stop_token_ids
+
+        try:
+            self.family = prepare_tokenizer(tok, chat_format)
+            self.stop_ids = stop_token_ids(tok, self.family, self.model.generation_config)
+        except ValueError as exc:
+            raise EngineError(f"{self.model_name}: {exc}") from None
+        self.thinking = bool(thinking)
         tok.padding_side = "left"
-        self.stop_ids = self._stop_ids()
         if tok.pad_token_id is None:
             tok.pad_token = tok.convert_ids_to_tokens(self.stop_ids[0])
         self.pad_id = tok.pad_token_id
@@ -116,55 +107,13 @@ class HFEngine(Engine):
         self.max_context = getattr(cfg, "max_position_embeddings", None) or None
         self._tokenizers = TokenizerPool(tok)
 
-    # ---------------------------------------------------------------- loading helpers
-    def _resolve_dtype(self, dtype: str, torch):
-        if dtype in (None, "auto"):
-            if self.device.startswith("cuda"):
-                return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
-            return torch.float32
-        if dtype not in DTYPES:
-            raise ValueError(f"dtype must be auto, bf16, fp16 or fp32; got {dtype!r}")
-        return getattr(torch, DTYPES[dtype])
-
-    def _bnb_config(self, quantization: str, torch_dtype, torch):
-        try:
-            import bitsandbytes  # noqa: F401
-            from transformers import BitsAndBytesConfig
-        except ImportError as exc:
-            raise EngineError(f"{quantization} loading needs bitsandbytes (pip install 'taiyi[quant]'): {exc}") from None
-        if quantization == "8bit":
-            return BitsAndBytesConfig(load_in_8bit=True)
-        return BitsAndBytesConfig(
-            load_in_4bit=True,
-            bnb_4bit_quant_type="nf4",
-            bnb_4bit_use_double_quant=True,
-            bnb_4bit_compute_dtype=torch_dtype,
-        )
-
-    def _stop_ids(self) -> list[int]:
-        tok = self.tokenizer
-        ids: list[int] = []
-
-        def add(x):
-            for i in x if isinstance(x, (list, tuple)) else [x]:
-                if isinstance(i, int) and i >= 0 and i not in ids:
-                    ids.append(i)
-
-        add(getattr(self.model.generation_config, "eos_token_id", None))
-        add(tok.eos_token_id)
-        vocab = tok.get_vocab()
-        for t in STOP_TOKENS:
-            if t in vocab:
-                add(vocab[t])
-        if not ids:
-            raise EngineError(f"{self.model_name}: the tokenizer defines no end-of-turn token; generation would never stop")
-        return ids
-
     # ---------------------------------------------------------------- encoding
     def encode(self, messages: list[Message]) -> list[int]:
         """Token ids of the chat prompt, ending with the assistant generation prompt."""
+        from taiyi.train.templates import render
+
         with self._tokenizers.get() as tok:
-            text = tok.apply_chat_template(messages, add_generation_prompt=True, tokenize=False)
+            text = render(tok, self.family, messages, generation_prompt=True, thinking=self.thinking)
             return tok(text, add_special_tokens=False)["input_ids"]
 
     def count_tokens(self, messages: list[Message]) -> int:
@@ -251,6 +200,7 @@ class HFEngine(Engine):
                 break
         with self._tokenizers.get() as tok:
             text = tok.decode(toks, skip_special_tokens=True)
+        text = self.family.strip_thinking(text)  # answers are scored and shown without reasoning blocks
         text, hit = cut_at_stop(text, params.stop)
         reason = "stop" if (stopped or hit or len(toks) < max_new) else "length"
         return Completion(text, prompt_len, len(toks) + int(stopped), reason)

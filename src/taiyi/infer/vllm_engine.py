@@ -41,6 +41,8 @@ class VLLMEngine(Engine):
         gpu_memory_utilization: float = 0.9,
         max_lora_rank: int = 64,
         model_name: str | None = None,
+        chat_format: str = "auto",
+        thinking: bool = False,
     ) -> None:
         reason = vllm_unavailable_reason()
         if reason:
@@ -59,6 +61,12 @@ class VLLMEngine(Engine):
             kw.update(enable_lora=True, max_lora_rank=max_lora_rank)
         self.llm = LLM(**kw)
         self.tokenizer = self.llm.get_tokenizer()
+        from taiyi.train.templates import resolve_family, stop_token_ids
+
+        self.family = resolve_family(self.tokenizer, chat_format)
+        self.thinking = bool(thinking)
+        self.stop_ids = stop_token_ids(self.tokenizer, self.family,
+                                       getattr(self.llm.llm_engine.model_config, "hf_generation_config", None))
         self.lora = None
         if adapter is not None:
             from vllm.lora.request import LoRARequest
@@ -77,6 +85,7 @@ class VLLMEngine(Engine):
             max_tokens=params.max_new_tokens,
             min_tokens=params.min_new_tokens,
             stop=list(params.stop) or None,
+            stop_token_ids=list(self.stop_ids),  # the chat family's end-of-turn tokens (taiyi.train.templates)
             repetition_penalty=params.repetition_penalty,
             seed=params.seed,
         )
@@ -85,9 +94,11 @@ class VLLMEngine(Engine):
         self, conversations: list[list[Message]], params: GenerationParams | None = None
     ) -> list[Completion]:
         params = params or GenerationParams()
-        outs = self.llm.chat(conversations, self._sampling(params), lora_request=self.lora, use_tqdm=False)
+        convs = [self.family.prepare_messages(c, self.thinking) for c in conversations]
+        outs = self.llm.chat(convs, self._sampling(params), lora_request=self.lora, use_tqdm=False,
+                             chat_template_kwargs=self.family.render_kwargs(self.thinking) or None)
         return [
-            Completion(o.outputs[0].text, len(o.prompt_token_ids), len(o.outputs[0].token_ids),
+            Completion(self.family.strip_thinking(o.outputs[0].text), len(o.prompt_token_ids), len(o.outputs[0].token_ids),
                        o.outputs[0].finish_reason or "stop")
             for o in outs
         ]
@@ -97,4 +108,7 @@ class VLLMEngine(Engine):
         yield self.generate([messages], params)[0]
 
     def count_tokens(self, messages: list[Message]) -> int:
-        return len(self.tokenizer.apply_chat_template(messages, add_generation_prompt=True, tokenize=True))
+        from taiyi.train.templates import render
+
+        text = render(self.tokenizer, self.family, messages, generation_prompt=True, thinking=self.thinking)
+        return len(self.tokenizer(text, add_special_tokens=False)["input_ids"])

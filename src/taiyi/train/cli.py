@@ -16,7 +16,8 @@ def register(app: typer.Typer) -> None:
 def train_command(
     config: Path = typer.Option(..., "--config", "-c", help="Recipe YAML (see recipes/)."),
     stage: str = typer.Option("all", "--stage", help="stage1 | stage2 | all (stage2 continues the stage-1 adapter)."),
-    resume: bool = typer.Option(False, "--resume", help="Continue from the last checkpoint (same data order); finished stages are skipped."),
+    resume: bool = typer.Option(False, "--resume", help="Continue from the last complete checkpoint (same data order); finished stages are skipped."),
+    overwrite: bool = typer.Option(False, "--overwrite", help="Start over, replacing an existing run's checkpoints and outputs (never done without this flag)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a recipe key, dotted: --set stages.stage1.epochs=1 (repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
 ) -> None:
@@ -24,16 +25,21 @@ def train_command(
 
     Multi-GPU / multi-node: accelerate launch --config_file recipes/accelerate/deepspeed_zero2.yaml -m taiyi.train --config ...
 
+    A kill never costs more than the steps since the last complete checkpoint: rerun with --resume. Rerunning
+    without --resume refuses to touch an existing run unless --overwrite is given.
+
     Example: taiyi train --config recipes/taiyi-qwen2.5-7b.yaml --stage all --set base_model=/models/Qwen2.5-7B
     """
     from taiyi.files import DataError
-    from taiyi.train.recipe import STAGES, load_recipe, parse_set_options, run_training
+    from taiyi.train.recipe import STAGES, load_recipe, parse_set_options
+    from taiyi.train.trainer import run_training
 
     if stage not in (*STAGES, "all"):
         raise typer.BadParameter("--stage must be stage1, stage2 or all")
     try:
         recipe = load_recipe(config, parse_set_options(set_))
-        paths = run_training(recipe, stages=STAGES if stage == "all" else (stage,), resume=resume, progress=progress)
+        paths = run_training(recipe, stages=STAGES if stage == "all" else (stage,), resume=resume,
+                             overwrite=overwrite, progress=progress)
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)
         raise typer.Exit(2) from None

@@ -29,9 +29,10 @@ def adapter_base(adapter: str | Path) -> str:
 
 def merge_adapter(base: str | Path | None, adapter: str | Path, out: str | Path, dtype: str = "bfloat16") -> Path:
     """Load ``base`` in ``dtype`` (never 4-bit), apply ``adapter``, merge_and_unload, save to ``out`` atomically."""
-    import torch
     from peft import PeftModel
-    from transformers import AutoConfig, AutoModelForCausalLM, AutoTokenizer, GenerationConfig
+    from transformers import AutoConfig, GenerationConfig
+
+    from taiyi.train.loader import load_causal_lm, load_tokenizer
 
     if dtype not in DTYPES:
         raise ValueError(f"dtype must be one of {DTYPES}, got {dtype!r}")
@@ -42,11 +43,11 @@ def merge_adapter(base: str | Path | None, adapter: str | Path, out: str | Path,
     cfg = AutoConfig.from_pretrained(base)
     if getattr(cfg, "quantization_config", None):
         raise DataError(f"{base}: this base is stored quantised; merge into the bf16/fp32 base model instead")
-    model = AutoModelForCausalLM.from_pretrained(base, dtype=getattr(torch, dtype))
+    model = load_causal_lm(base, dtype=dtype, device="cpu")
     model = PeftModel.from_pretrained(model, str(adapter)).merge_and_unload()
     model.config.use_cache = True
     tok_src = adapter if (adapter / "tokenizer_config.json").is_file() else Path(base)
-    tok = AutoTokenizer.from_pretrained(str(tok_src))
+    tok = load_tokenizer(tok_src)
     if (adapter / "generation_config.json").is_file():
         model.generation_config = GenerationConfig.from_pretrained(str(adapter))
     with atomic_dir(out) as tmp:

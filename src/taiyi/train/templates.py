@@ -113,15 +113,23 @@ def detect_family(tokenizer) -> ChatFamily | None:
     return None
 
 
+def generic_family(tokenizer) -> ChatFamily | None:
+    """For a template no registered family matches: the tokenizer's eos ends a turn (not registered)."""
+    eos = getattr(tokenizer, "eos_token", None)
+    if not eos:
+        return None
+    return ChatFamily(name="generic", eot=eos, stops=(eos,), template=tokenizer.chat_template or "",
+                      notes="unregistered template: the tokenizer's eos is taken as the end-of-turn token")
+
+
 def resolve_family(tokenizer, chat_format: str = "auto") -> ChatFamily:
-    """The family for ``chat_format`` (``auto``: detected from the tokenizer); a clear error when unknown."""
+    """The family for ``chat_format`` (``auto``: detected from the tokenizer, else ``generic_family``)."""
     if chat_format and chat_format != "auto":
         return get_family(chat_format)
-    fam = detect_family(tokenizer)
+    fam = detect_family(tokenizer) or (generic_family(tokenizer) if getattr(tokenizer, "chat_template", None) else None)
     if fam is None:
         raise ValueError(
-            "cannot tell the chat family of this tokenizer's template; set chat_format to one of "
-            + ", ".join(family_names())
+            "cannot tell the chat family of this tokenizer; set chat_format to one of " + ", ".join(family_names())
         )
     return fam
 
@@ -129,12 +137,12 @@ def resolve_family(tokenizer, chat_format: str = "auto") -> ChatFamily:
 def prepare_tokenizer(tokenizer, chat_format: str = "auto") -> ChatFamily:
     """Make sure the tokenizer can render ``chat_format`` (install the reference template when it has none, or
     for ``eod``); set a pad token. Returns the family."""
-    if chat_format == "auto" and not getattr(tokenizer, "chat_template", None):
+    if chat_format in ("auto", None, "") and not getattr(tokenizer, "chat_template", None):
         fam = detect_family(tokenizer)
         if fam is None:
             raise ValueError("the tokenizer has no chat template; set chat_format to one of " + ", ".join(family_names()))
     else:
-        fam = resolve_family(tokenizer, chat_format)
+        fam = resolve_family(tokenizer, chat_format or "auto")
     vocab = tokenizer.get_vocab()
     if fam.eot not in vocab:
         raise ValueError(f"chat_format {fam.name!r} needs the token {fam.eot} in the tokenizer vocabulary")

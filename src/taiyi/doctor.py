@@ -11,6 +11,8 @@ import os
 import platform
 import shutil
 from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Optional
 
 import typer
 
@@ -31,6 +33,7 @@ class MachineReport:
     flash_attn: str | None = None
     deepspeed: str | None = None
     chromium: str | None = None
+    recipes: list[dict] = field(default_factory=list)
     advice: list[str] = field(default_factory=list)
 
 
@@ -52,7 +55,32 @@ def _memory_gb() -> float | None:
         return None
 
 
-def inspect_machine(check_4bit: bool = True) -> MachineReport:
+RECIPES_DIR = Path(__file__).resolve().parents[2] / "recipes"
+
+
+def recipe_fit(rep: MachineReport, recipes_dir: str | Path | None = None) -> list[dict]:
+    """Each recipe with an estimated QLoRA memory: does it fit one card of this machine?"""
+    from taiyi.files import DataError
+    from taiyi.train.recipe import load_recipe
+
+    d = Path(recipes_dir) if recipes_dir else (Path("recipes") if Path("recipes").is_dir() else RECIPES_DIR)
+    per_card = min((g["total_gb"] for g in rep.gpus), default=0.0)
+    rows = []
+    for p in sorted(d.glob("*.yaml")) if d.is_dir() else []:
+        try:
+            rec = load_recipe(p)
+        except DataError as exc:
+            rows.append({"recipe": p.name, "error": str(exc)})
+            continue
+        if rec.est_gpu_memory_gb is None:
+            continue
+        rows.append({"recipe": p.name, "base_model": rec.base_model, "est_gpu_memory_gb": rec.est_gpu_memory_gb,
+                     "fits": bool(rep.cuda and rec.est_gpu_memory_gb <= per_card),
+                     "per_card_gb": per_card})
+    return rows
+
+
+def inspect_machine(check_4bit: bool = True, recipes_dir: str | Path | None = None) -> MachineReport:
     """Probe the machine; cheap except the optional 4-bit smoke test (a 64x64 nf4 layer forward)."""
     rep = MachineReport(
         python=platform.python_version(),
@@ -83,6 +111,7 @@ def inspect_machine(check_4bit: bool = True) -> MachineReport:
     rep.flash_attn = _version("flash_attn")
     rep.deepspeed = _version("deepspeed")
     rep.chromium = shutil.which("chromium") or shutil.which("chromium-browser")
+    rep.recipes = recipe_fit(rep, recipes_dir)
     rep.advice = advise(rep)
     return rep
 
@@ -139,6 +168,12 @@ def advise(rep: MachineReport) -> list[str]:
         adv.append("bitsandbytes is installed but its 4-bit layer failed here: use quantization: none.")
     if not rep.bitsandbytes:
         adv.append("bitsandbytes missing: pip install 'taiyi[quant]' for QLoRA / 4-bit serving.")
+    fit = [r["recipe"] for r in rep.recipes if r.get("fits")]
+    sized = [r for r in rep.recipes if "est_gpu_memory_gb" in r]
+    if sized:
+        adv.append(f"Recipes that fit one card here: {', '.join(fit)}." if fit else
+                   "No shipped 7-9B recipe fits a card here" + (" (no CUDA GPU)." if not rep.cuda else
+                                                                "; lower micro_batch_size or max_length."))
     if not rep.chromium:
         adv.append("No chromium: the web page's browser test is skipped (apt-get install -y chromium).")
     return adv
@@ -149,13 +184,14 @@ def register(app: typer.Typer) -> None:
     def doctor(
         json_out: bool = typer.Option(False, "--json", help="Print the report as JSON."),
         skip_4bit: bool = typer.Option(False, "--skip-4bit", help="Skip the bitsandbytes 4-bit smoke test."),
+        recipes: Optional[Path] = typer.Option(None, "--recipes", help="Recipe folder to size against the GPUs (default: recipes/)."),
     ) -> None:
         """Report what this machine can do (CUDA, bf16, bitsandbytes 4-bit, vLLM, flash-attn, memory) and the
         recipe settings that follow.
 
         Example: taiyi doctor --json
         """
-        rep = inspect_machine(check_4bit=not skip_4bit)
+        rep = inspect_machine(check_4bit=not skip_4bit, recipes_dir=recipes)
         if json_out:
             import json
 
@@ -179,6 +215,17 @@ def register(app: typer.Typer) -> None:
             t.add_row(k, str(v))
         con = Console()
         con.print(t)
+        if rep.recipes:
+            rt = Table(title="recipes (estimated QLoRA peak per GPU)")
+            for col in ("recipe", "base model", "est. GB", "fits one card here"):
+                rt.add_column(col)
+            for r in rep.recipes:
+                if "error" in r:
+                    rt.add_row(r["recipe"], "-", "-", r["error"])
+                else:
+                    rt.add_row(r["recipe"], r["base_model"], f"{r['est_gpu_memory_gb']:.1f}",
+                               "yes" if r["fits"] else f"no ({r['per_card_gb']:.0f} GB per card)")
+            con.print(rt)
         con.print("[bold]What follows for the recipe:[/bold]")
         for a in rep.advice:
             con.print(f"  • {a}")

@@ -94,3 +94,22 @@ def test_adapter_loading(tiny_model_dir, tmp_path, greedy):
     # an adapter directory alone: its base comes from adapter_config.json
     assert json.loads((adapter / "adapter_config.json").read_text())["base_model_name_or_path"]
     assert load_engine(str(adapter)).generate(CONVS[:2], greedy) == with_adapter
+
+
+def test_engine_follows_the_chat_family_registry(tmp_path):
+    """Stop ids and the prompt come from the family (Qwen3 here): non-thinking prompt by default, thinking on
+    request, reasoning stripped from answers."""
+    from taiyi.infer.engine import load_engine
+    from taiyi.train.tiny_model import build_tiny_model
+
+    d = build_tiny_model(tmp_path / "qwen3", ["q one a one"] * 20, family="qwen3", vocab_size=400)
+    msgs = [{"role": "user", "content": "q one"}]
+    e = load_engine(str(d))
+    tok = e.tokenizer
+    assert e.family.name == "qwen3" and e.stop_ids[0] == tok.convert_tokens_to_ids("<|im_end|>")
+    assert tok.decode(e.encode(msgs)).endswith("<|im_start|>assistant\n<think>\n\n</think>\n\n")
+    thinking = load_engine(str(d), thinking=True)
+    assert thinking.tokenizer.decode(thinking.encode(msgs)).endswith("<|im_start|>assistant\n")
+    ids = tok("<think>\nlet me see\n</think>\n\nyes", add_special_tokens=False)["input_ids"]
+    done = e._finish(ids + [e.stop_ids[0]], GenerationParams.greedy(8), 5, 64)
+    assert done.text == "yes" and done.finish_reason == "stop" and done.completion_tokens == len(ids) + 1

@@ -198,12 +198,27 @@ class HFEngine(Engine):
             if t in self.stop_ids:
                 toks, stopped = toks[:j], True
                 break
+        generated = len(toks)
+        answer = self._without_thinking(toks)
         with self._tokenizers.get() as tok:
-            text = tok.decode(toks, skip_special_tokens=True)
+            text = tok.decode(answer, skip_special_tokens=True)
         text = self.family.strip_thinking(text)  # answers are scored and shown without reasoning blocks
+        if len(answer) != generated:
+            text = text.strip()
         text, hit = cut_at_stop(text, params.stop)
-        reason = "stop" if (stopped or hit or len(toks) < max_new) else "length"
-        return Completion(text, prompt_len, len(toks) + int(stopped), reason)
+        reason = "stop" if (stopped or hit or generated < max_new) else "length"
+        return Completion(text, prompt_len, generated + int(stopped), reason)
+
+    def _without_thinking(self, toks: list[int]) -> list[int]:
+        """Token-level cut of a reasoning block (its markers may be special tokens that decoding would drop)."""
+        if not self.family.thinking:
+            return toks
+        o, c = (self.tokenizer.convert_tokens_to_ids(t) for t in self.family.thinking)
+        if c in toks:
+            toks = toks[len(toks) - toks[::-1].index(c):]
+        if o in toks:
+            toks = toks[: toks.index(o)]
+        return toks
 
     def stream(self, messages: list[Message], params: GenerationParams | None = None,
                cancel: threading.Event | None = None, info: Completion | None = None) -> Iterator[str]:

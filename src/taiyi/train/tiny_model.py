@@ -95,7 +95,8 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, family: str | 
     else:
         eos, pad, _ = FAMILY_TOKENS[fam.name]
         bos, template = fam.bos, fam.template
-        extra = [t for t in specials if t not in (eos, pad, bos)]
+        plain = set(fam.thinking or ())  # like Qwen3's: <think> is an added token, but not a special one
+        extra = [t for t in specials if t not in (eos, pad, bos) and t not in plain]
     hf = PreTrainedTokenizerFast(
         tokenizer_object=tok,
         eos_token=eos,
@@ -104,6 +105,10 @@ def train_tokenizer(texts: Iterable[str], vocab_size: int = 4096, family: str | 
         unk_token=None,
         additional_special_tokens=extra,
     )
+    if fam is not None and fam.thinking:
+        from tokenizers import AddedToken
+
+        hf.add_tokens([AddedToken(t, special=False, normalized=False) for t in fam.thinking])
     hf.chat_template = template
     hf.padding_side = "right"
     return hf

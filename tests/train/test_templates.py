@@ -180,3 +180,26 @@ def test_trained_model_stops_at_eot_and_merged_model_keeps_template(family, fami
     out = engine.generate_full([conv[:1]], GenerationParams.greedy(max_new_tokens=20))[0]
     assert out.finish_reason == "stop" and out.completion_tokens < 20
     assert out.text.strip() == "a one"
+
+
+def test_default_system_prompt_detection_and_fallbacks(family_dirs):
+    from taiyi.train.templates import QWEN25_SYSTEM, detect_family, get_family, resolve_family
+
+    tok = _tok(family_dirs["qwen2.5"])
+    enc = ChatEncoder(tok)
+    ids, labels = enc.encode_full(DIALOGUE[1:3])  # no system message: the family's template adds its own
+    assert tok.decode(ids).startswith(f"<|im_start|>system\n{QWEN25_SYSTEM}<|im_end|>\n<|im_start|>user\nq one")
+    assert [tok.decode(s) for s in _spans(ids, labels)] == ["a one<|im_end|>"]
+    assert get_family("chatml") is get_family("qwen2.5") and get_family("Gemma3").name == "gemma"
+    llama = _tok(family_dirs["llama3"])
+    llama.chat_template = None  # a base model without a template: its vocabulary tells the family
+    assert detect_family(llama).name == "llama3"
+    enc = ChatEncoder(llama, fmt="llama3")  # the reference template is installed
+    assert [llama.decode(s) for s in _spans(*enc.encode_full(DIALOGUE[1:3]))] == ["a one<|eot_id|>"]
+    odd = _tok(family_dirs["gemma"])
+    odd.chat_template = "{% for m in messages %}{{ m['role'] }}: {{ m['content'] }}{{ eos_token }}{% endfor %}"
+    assert resolve_family(odd).name == "generic"  # unknown layout: the tokenizer's eos ends a turn
+    # this template has no generation prompt, so the role header is part of what the model must generate
+    assert [odd.decode(s) for s in _spans(*ChatEncoder(odd).encode_full(DIALOGUE[1:3]))] == ["assistant: a one<eos>"]
+    with pytest.raises(ValueError, match="end-of-turn token <end_of_turn> of chat format 'gemma' does not follow"):
+        ChatEncoder(odd, fmt="gemma").encode_full(DIALOGUE[1:3])

@@ -38,7 +38,7 @@ def train_command(
         raise typer.BadParameter("--stage must be stage1, stage2 or all")
     try:
         recipe = load_recipe(config, parse_set_options(set_))
-        paths = run_training(recipe, stages=STAGES if stage == "all" else (stage,), resume=resume,
+        paths = run_training(recipe, stages=None if stage == "all" else (stage,), resume=resume,
                              overwrite=overwrite, progress=progress)
     except DataError as exc:
         typer.echo(f"error: {exc}", err=True)

@@ -128,6 +128,7 @@ def _marking_trainer():
                 tmp.write_text(f'{{"step": {self.state.global_step}}}\n', encoding="utf-8")
             done = [p for _, p, ok in checkpoints(Path(self.args.output_dir)) if ok]
             for old in done[: max(0, len(done) - self.keep_checkpoints)]:
+                (old / COMPLETE_MARKER).unlink(missing_ok=True)  # unmark first: a kill mid-delete leaves no "complete" husk
                 shutil.rmtree(old, ignore_errors=True)
 
     return MarkedTrainer
@@ -348,11 +349,12 @@ def _check_existing(rec: Recipe, stages: tuple, resume: bool, overwrite: bool) -
         raise DataError(f"{rec.run_dir / 'merged'} exists; pass --overwrite to replace it")
 
 
-def run_training(recipe: Recipe, *, stages=STAGES, resume: bool = False, overwrite: bool = False,
+def run_training(recipe: Recipe, *, stages=None, resume: bool = False, overwrite: bool = False,
                  callbacks: list | None = None, progress: bool = True) -> dict:
-    """Run the recipe's stages in order (stage 2 continues stage 1's weights); returns {stage: paths, ...}."""
+    """Run the recipe's stages in order (default: every stage it defines; stage 2 continues stage 1's weights);
+    returns {stage: paths, ...}."""
     rec = recipe
-    stages = tuple(stages)
+    stages = tuple(s for s in STAGES if s in rec.stages) if stages is None else tuple(stages)
     for s in stages:
         if s not in STAGES:
             raise DataError(f"unknown stage {s!r}; allowed: {list(STAGES)}")

@@ -145,14 +145,19 @@ class ChatEncoder:
         msgs = self.family.prepare_messages(list(messages), self.thinking)
         text = self._render(msgs)
         spans, append = self._answer_spans(msgs, text)
-        ids = self._tok(text)
+        fast = getattr(self.tokenizer, "is_fast", False)
+        enc = self.tokenizer(text, add_special_tokens=False, return_offsets_mapping=fast)
+        ids = list(enc["input_ids"])
+        ends = [b for _, b in enc["offset_mapping"]] if fast else None
         labels = [IGNORE_INDEX] * len(ids)
         for start, end in spans:
-            lo, hi = self._tok(text[:start]), self._tok(text[:end])
-            if ids[: len(lo)] != lo or ids[: len(hi)] != hi:
+            # the prompt side is checked by tokenizing it alone: that is what an engine sends at inference
+            lo = self._tok(text[:start])
+            hi = sum(1 for b in ends if b <= end) if ends is not None else len(self._tok(text[:end]))
+            if ids[: len(lo)] != lo or (ends is not None and hi < len(ids) and ends[hi - 1] != end):
                 raise ValueError("the chat template puts an answer boundary inside a token; "
                                  "labels cannot be placed reliably with this template")
-            labels[len(lo): len(hi)] = ids[len(lo): len(hi)]
+            labels[len(lo): hi] = ids[len(lo): hi]
         if append:
             ids.append(self.eot_id)
             labels.append(self.eot_id)

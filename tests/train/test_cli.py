@@ -16,7 +16,7 @@ def test_help_has_examples():
         assert res.exit_code == 0, res.output
         assert "Example: taiyi " + cmd in " ".join(res.output.split())
     res = runner.invoke(app, ["train", "--help"])
-    assert "--resume" in res.output and "--set" in res.output and "--stage" in res.output
+    assert "--resume" in res.output and "--set" in res.output and "--stage" in res.output and "--overwrite" in res.output
 
 
 def test_train_then_merge_from_the_command_line(tiny_recipe, tiny_model_dir, instruction_files, tmp_path):

@@ -16,7 +16,8 @@ from typer.testing import CliRunner
 
 from taiyi.cli import app
 from taiyi.train.recipe import recipe_from_dict
-from taiyi.train.trainer import COMPLETE_MARKER, run_training
+from taiyi.train.checkpoints import COMPLETE_MARKER
+from taiyi.train.trainer import run_training
 
 REPO = Path(__file__).resolve().parents[2]
 runner = CliRunner()

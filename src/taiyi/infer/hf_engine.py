@@ -90,7 +90,7 @@ class HFEngine(Engine):
         tok = self.tokenizer
         if not getattr(tok, "chat_template", None) and chat_format == "auto":
             raise EngineError(f"{tok_src}: the tokenizer has no chat template; use a chat model directory "
-                              "or name its chat format (--chat-format)")
+                              "or name its chat format (load_engine(..., chat_format=...))")
         from taiyi.train.templates import prepare_tokenizer, stop_token_ids
 
         try:

@@ -2,10 +2,8 @@
 ``Trainer``, and write ``runs/<name>/<stage>/{adapter/, train_log.jsonl, loss.png, config.yaml, manifest.json}``.
 
 Why: stage 2 must start exactly at the stage-1 weights, a killed run must resume bit-for-bit from its last
-*complete* checkpoint, and a finished run must never be wiped by accident. So checkpoints carry a marker that
-is written only after every file of the checkpoint is on disk (a kill mid-write leaves an unmarked folder that
-``--resume`` ignores and removes), old checkpoints are rotated only after the new one is marked, leftovers of
-killed runs (``.*.tmp``) are cleaned at start, and an existing run is replaced only with ``overwrite=True``.
+*complete* checkpoint (``checkpoints``), and a finished run must never be wiped by accident: an existing run is
+replaced only with ``overwrite=True``.
 Multi-GPU and multi-node come from ``accelerate launch`` with the shipped configs, not from this module.
 """
 
@@ -13,7 +11,6 @@ from __future__ import annotations
 
 import math
 import os
-import re
 import shutil
 from pathlib import Path
 from typing import Any
@@ -21,10 +18,15 @@ from typing import Any
 import yaml
 
 from taiyi.files import DataError, atomic_dir, atomic_path, manifest, write_json, write_jsonl
+from taiyi.train.checkpoints import (
+    checkpoints,
+    clean_temp_leftovers,
+    last_complete_checkpoint,
+    marking_trainer,
+    remove_partial_checkpoints,
+)
 from taiyi.train.recipe import STAGES, Recipe, StageSpec
 
-COMPLETE_MARKER = "taiyi_complete.json"
-_CKPT = re.compile(r"^checkpoint-(\d+)$")
 
 
 # ---------------------------------------------------------------------------------------------- runtime facts
@@ -68,70 +70,6 @@ def accumulation_steps(rec: Recipe) -> int:
 
 def stage_output_name(rec: Recipe) -> str:
     return "adapter" if rec.finetune == "lora" else "model"
-
-
-# ---------------------------------------------------------------------------------------------- checkpoints
-
-
-def checkpoints(ckpt_dir: Path) -> list[tuple[int, Path, bool]]:
-    """(step, path, complete) of every ``checkpoint-N`` folder, by step."""
-    if not ckpt_dir.is_dir():
-        return []
-    out = []
-    for p in ckpt_dir.iterdir():
-        m = _CKPT.match(p.name)
-        if m and p.is_dir():
-            out.append((int(m.group(1)), p, (p / COMPLETE_MARKER).is_file()))
-    return sorted(out)
-
-
-def last_complete_checkpoint(ckpt_dir: Path) -> Path | None:
-    done = [p for _, p, ok in checkpoints(ckpt_dir) if ok]
-    return done[-1] if done else None
-
-
-def remove_partial_checkpoints(ckpt_dir: Path) -> list[str]:
-    """Delete checkpoint folders a kill left unfinished (no marker); returns their names."""
-    gone = []
-    for _, p, ok in checkpoints(ckpt_dir):
-        if not ok:
-            shutil.rmtree(p, ignore_errors=True)
-            gone.append(p.name)
-    return gone
-
-
-def clean_temp_leftovers(run_dir: Path) -> list[str]:
-    """Remove ``.<name>.*.tmp`` files/folders that killed runs left (atomic writes that never got renamed)."""
-    gone = []
-    if not run_dir.is_dir():
-        return gone
-    for parent in [run_dir, *[p for p in run_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]]:
-        for p in parent.glob(".*.tmp"):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            gone.append(str(p))
-    return gone
-
-
-def _marking_trainer():
-    """A Trainer whose checkpoints are marked complete last and rotated only after that."""
-    from transformers import Trainer
-
-    class MarkedTrainer(Trainer):
-        keep_checkpoints = 2
-
-        def _save_checkpoint(self, model, trial):
-            super()._save_checkpoint(model, trial)
-            if not self.args.should_save:
-                return
-            folder = Path(self.args.output_dir) / f"checkpoint-{self.state.global_step}"
-            with atomic_path(folder / COMPLETE_MARKER) as tmp:
-                tmp.write_text(f'{{"step": {self.state.global_step}}}\n', encoding="utf-8")
-            done = [p for _, p, ok in checkpoints(Path(self.args.output_dir)) if ok]
-            for old in done[: max(0, len(done) - self.keep_checkpoints)]:
-                (old / COMPLETE_MARKER).unlink(missing_ok=True)  # unmark first: a kill mid-delete leaves no "complete" husk
-                shutil.rmtree(old, ignore_errors=True)
-
-    return MarkedTrainer
 
 
 # ---------------------------------------------------------------------------------------------- model
@@ -298,7 +236,7 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
     args = training_arguments(rec, stage, spec, out)
     args.disable_tqdm = not progress
     use_fa = rec.attn_implementation.startswith("flash_attention")
-    trainer_cls = _marking_trainer()
+    trainer_cls = marking_trainer()
     trainer_cls.keep_checkpoints = rec.save_total_limit
     trainer = trainer_cls(model=model, args=args, train_dataset=examples, processing_class=tok,
                           data_collator=make_collator(tok, rec.packing, flash_attn_kwargs=use_fa),

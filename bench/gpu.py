@@ -95,6 +95,8 @@ def train_throughput(base: Path, shape, *, quantization: str, r: int, max_length
                  gradient_checkpointing=True, precision="auto")
     t0 = time.perf_counter()
     model = load_model(rec, str(base))
+    if cuda and quantization == "none":
+        model.to("cuda")  # the Trainer does this in a real run; 4-bit weights are placed by the loader's device map
     load_s = time.perf_counter() - t0
     if rec.gradient_checkpointing:
         model.gradient_checkpointing_enable(gradient_checkpointing_kwargs={"use_reentrant": False})

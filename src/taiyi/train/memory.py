@@ -5,12 +5,13 @@ shipped recipe's estimate with the GPUs it finds, and ``bench/gpu.py`` prints th
 peak. The model is simple and stated here so it can be checked against a measurement:
 
 * frozen base weights: every linear layer of the decoder in nf4 (0.5 byte/param + ~3 % for double-quantised
-  scales), embeddings and lm_head in bf16 (2 bytes/param); in bf16 LoRA everything is 2 bytes/param;
+  scales); embeddings and lm_head in fp32 for QLoRA (PEFT's ``prepare_model_for_kbit_training`` upcasts every
+  non-quantised parameter), bf16 otherwise; in bf16 LoRA everything is 2 bytes/param;
 * LoRA: r x (in + out) params per adapted linear layer, fp32 weight + grad + two AdamW moments = 16 bytes/param;
 * activations (bf16): with gradient checkpointing one hidden state per layer plus one layer's working set during
   recomputation; without it the working set of every layer;
-* logits: bf16 logits, their fp32 copy for the loss and its gradient, ``tokens x vocab x 10`` bytes — at a 150k
-  vocabulary this is the largest single term;
+* logits: the logits, their fp32 copy for the loss and its gradient — ``tokens x vocab x 10`` bytes with a bf16
+  lm_head, ``x 12`` with QLoRA's fp32 one; at a 150k vocabulary this is the largest single term;
 * 1.5 GB for the CUDA context, allocator fragmentation and cuBLAS workspaces.
 """
 
@@ -97,12 +98,13 @@ def estimate_training_memory(shape: ModelShape, *, max_length: int, micro_batch:
     tokens = max_length * micro_batch
     h, i = shape.hidden, shape.intermediate
     q_dim, kv_dim = shape.heads * shape.hd, shape.kv_heads * shape.hd
+    quantized = quantization in ("4bit", "8bit")
     per_byte = 0.5 * 1.03 if quantization == "4bit" else 1.0 if quantization == "8bit" else 2.0
-    weights = shape.linear_params * per_byte + shape.embedding_params * 2
+    weights = shape.linear_params * per_byte + shape.embedding_params * (4 if quantized else 2)
     lora = shape.lora_params(lora_r) * 16
     layer_work = tokens * (3 * h + q_dim + 2 * kv_dim + 3 * i) * 2 * 2  # activations + their grads, bf16
     acts = shape.layers * tokens * h * 2 + layer_work if gradient_checkpointing else shape.layers * layer_work
-    logits = tokens * shape.vocab * 10
+    logits = tokens * shape.vocab * (12 if quantized else 10)
     parts = {"weights": weights, "lora_and_optimizer": lora, "activations": acts, "logits": logits,
              "overhead": 1.5 * GB}
     out = {k: round(v / GB, 2) for k, v in parts.items()}

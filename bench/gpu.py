@@ -129,7 +129,7 @@ def train_throughput(base: Path, shape, *, quantization: str, r: int, max_length
             elapsed += time.perf_counter() - t
             tokens += int(batch["input_ids"].numel())
     tps = tokens / elapsed if elapsed else 0.0
-    seq = max_length * micro_batch * 5 / 8  # mean packed row length
+    seq = 0.7 * max_length  # attention is per example: token-weighted mean length of U(L/4, L) examples
     flops_per_token = 6 * shape.params + 12 * shape.layers * shape.hidden * seq
     peak = torch.cuda.max_memory_allocated() / 2**30 if cuda else None
     est = estimate_training_memory(shape, max_length=max_length, micro_batch=micro_batch, lora_r=r,

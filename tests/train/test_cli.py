@@ -38,3 +38,13 @@ def test_bad_recipe_key_is_a_clear_error(tmp_path):
     cfg.write_text("name: x\nbase_model: y\nlearnig_rate: 1\n")
     res = runner.invoke(app, ["train", "--config", str(cfg)])
     assert res.exit_code == 2 and "unknown key(s) ['learnig_rate']" in res.output
+
+
+def test_invalid_values_from_the_command_line_are_one_line_errors(tmp_path):
+    cfg = tmp_path / "r.yaml"
+    cfg.write_text("name: x\nbase_model: y\n")
+    for setting, message in [("learning_rate=abc", "learning_rate: Input should be a valid number"),
+                             ("stages.stage1.epochs=-1", "stages.stage1.epochs: Input should be greater than 0")]:
+        res = runner.invoke(app, ["train", "--config", str(cfg), "--set", setting])
+        assert res.exit_code == 2 and message in res.output, res.output
+        assert len(res.output.strip().splitlines()) == 1 and "Traceback" not in res.output

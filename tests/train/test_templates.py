@@ -203,3 +203,11 @@ def test_default_system_prompt_detection_and_fallbacks(family_dirs):
     assert [odd.decode(s) for s in _spans(*ChatEncoder(odd).encode_full(DIALOGUE[1:3]))] == ["assistant: a one<eos>"]
     with pytest.raises(ValueError, match="end-of-turn token <end_of_turn> of chat format 'gemma' does not follow"):
         ChatEncoder(odd, fmt="gemma").encode_full(DIALOGUE[1:3])
+
+
+def test_reasoning_is_removed_from_training_answers_also_when_only_closed(family_dirs):
+    tok = _tok(family_dirs["qwen3"])
+    enc = ChatEncoder(tok, max_length=1024)
+    for answer in ("<think>\nplan\n</think>\n\na one", "plan\n</think>\n\na one"):
+        ids, labels = enc.encode_full([{"role": "user", "content": "q one"}, {"role": "assistant", "content": answer}])
+        assert "plan" not in tok.decode(ids) and [tok.decode(s) for s in _spans(ids, labels)] == ["a one<|im_end|>"]

@@ -65,7 +65,7 @@ class ChatFamily:
                 first_user["content"] = f"{sys_text}\n\n{first_user['content']}"
         if self.thinking and not thinking:
             for m in msgs:
-                if m["role"] == "assistant" and self.thinking[0] in m["content"] + self.thinking[1]:
+                if m["role"] == "assistant" and any(t in m["content"] for t in self.thinking):
                     m["content"] = self.strip_thinking(m["content"])
         return msgs
 

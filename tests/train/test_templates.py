@@ -211,3 +211,16 @@ def test_reasoning_is_removed_from_training_answers_also_when_only_closed(family
     for answer in ("<think>\nplan\n</think>\n\na one", "plan\n</think>\n\na one"):
         ids, labels = enc.encode_full([{"role": "user", "content": "q one"}, {"role": "assistant", "content": answer}])
         assert "plan" not in tok.decode(ids) and [tok.decode(s) for s in _spans(ids, labels)] == ["a one<|im_end|>"]
+
+
+def test_an_answer_repeated_in_the_user_turn_is_not_taken_for_the_answer(family_dirs):
+    """Qwen3 renders earlier turns differently from the generation prompt, so their answers are located by
+    search — which must start after the user's turn, even when the user's text ends with the answer."""
+    tok = _tok(family_dirs["qwen3"])
+    conv = [{"role": "user", "content": "say a one"}, {"role": "assistant", "content": "a one"},
+            {"role": "user", "content": "q two"}, {"role": "assistant", "content": "a two"}]
+    ids, labels = ChatEncoder(tok, max_length=1024).encode_full(conv)
+    spans = _spans(ids, labels)
+    assert [tok.decode(s) for s in spans] == ["a one<|im_end|>", "a two<|im_end|>"]
+    first = next(i for i, lab in enumerate(labels) if lab != IGNORE_INDEX)
+    assert tok.decode(ids[:first]).endswith("<|im_start|>user\nsay a one<|im_end|>\n<|im_start|>assistant\n")

@@ -12,6 +12,7 @@ and counted. The original Taiyi-1 ``<eod>`` layout is one more family, so the sa
 
 from __future__ import annotations
 
+import os
 from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -121,9 +122,13 @@ class ChatEncoder:
             if m["role"] != "assistant":
                 continue
             prefix = self._render(msgs[:i], generation_prompt=True) if i else ""
-            start = len(prefix) if prefix and text.startswith(prefix) and len(prefix) >= cursor else None
+            if prefix and text.startswith(prefix) and len(prefix) >= cursor:
+                start = len(prefix)
+                frm = start
+            else:  # search the answer only after where the renderings part (never inside the user's turn)
+                start, frm = None, max(cursor, len(os.path.commonprefix([prefix, text])))
             body = m["content"].strip()
-            pos = text.find(body, cursor if start is None else start)
+            pos = text.find(body, frm)
             if pos < 0:
                 raise ValueError(f"assistant turn {i}: its text is not in the rendered conversation")
             start = pos if start is None else start
@@ -153,8 +158,13 @@ class ChatEncoder:
         for start, end in spans:
             # the prompt side is checked by tokenizing it alone: that is what an engine sends at inference
             lo = self._tok(text[:start])
-            hi = sum(1 for b in ends if b <= end) if ends is not None else len(self._tok(text[:end]))
-            if ids[: len(lo)] != lo or (ends is not None and hi < len(ids) and ends[hi - 1] != end):
+            if ends is not None:
+                hi = sum(1 for b in ends if b <= end)
+                clean_end = hi == len(ids) or ends[hi - 1] == end
+            else:
+                upto = self._tok(text[:end])
+                hi, clean_end = len(upto), ids[: len(upto)] == upto
+            if ids[: len(lo)] != lo or not clean_end:
                 raise ValueError("the chat template puts an answer boundary inside a token; "
                                  "labels cannot be placed reliably with this template")
             labels[len(lo): hi] = ids[len(lo): hi]

@@ -129,7 +129,7 @@ class ChatEncoder:
                 start, frm = None, max(cursor, len(os.path.commonprefix([prefix, text])))
             body = m["content"].strip()
             pos = text.find(body, frm)
-            if pos < 0:
+            if pos < 0 or eot in text[frm:pos]:  # not found, or only beyond this turn's end
                 raise ValueError(f"assistant turn {i}: its text is not in the rendered conversation")
             start = pos if start is None else start
             end = pos + len(body)

@@ -29,6 +29,7 @@ class MachineReport:
     bf16: bool = False
     bitsandbytes: str | None = None
     bnb_4bit: bool = False
+    bnb_4bit_checked: bool = False
     vllm: str | None = None
     flash_attn: str | None = None
     deepspeed: str | None = None
@@ -106,7 +107,7 @@ def inspect_machine(check_4bit: bool = True, recipes_dir: str | Path | None = No
         rep.bf16 = bool(getattr(torch.backends, "mkldnn", None)) and "avx512_bf16" in _cpu_flags()
     rep.bitsandbytes = _version("bitsandbytes")
     if rep.bitsandbytes and check_4bit:
-        rep.bnb_4bit = _probe_4bit(rep.cuda)
+        rep.bnb_4bit, rep.bnb_4bit_checked = _probe_4bit(rep.cuda), True
     rep.vllm = _version("vllm")
     rep.flash_attn = _version("flash_attn")
     rep.deepspeed = _version("deepspeed")
@@ -164,7 +165,7 @@ def advise(rep: MachineReport) -> list[str]:
         adv.append("Serving: vLLM " + ("is installed (taiyi serve --engine vllm)." if rep.vllm else "is not installed (pip install 'taiyi[vllm]') — transformers engine used."))
         if not rep.flash_attn:
             adv.append("flash-attn not installed: sdpa attention is used (padding-free packing works with both).")
-    if rep.bitsandbytes and not rep.bnb_4bit:
+    if rep.bitsandbytes and rep.bnb_4bit_checked and not rep.bnb_4bit:
         adv.append("bitsandbytes is installed but its 4-bit layer failed here: use quantization: none.")
     if not rep.bitsandbytes:
         adv.append("bitsandbytes missing: pip install 'taiyi[quant]' for QLoRA / 4-bit serving.")
@@ -207,7 +208,7 @@ def register(app: typer.Typer) -> None:
             ("torch", rep.torch or "missing"), ("CUDA", "yes" if rep.cuda else "no"),
             ("GPUs", "; ".join(f"{g['name']} {g['free_gb']}/{g['total_gb']} GB free" for g in rep.gpus) or "-"),
             ("bf16", "yes" if rep.bf16 else "no"),
-            ("bitsandbytes 4-bit", f"{rep.bitsandbytes} ({'works' if rep.bnb_4bit else 'not working'})" if rep.bitsandbytes else "missing"),
+            ("bitsandbytes 4-bit", f"{rep.bitsandbytes} ({'works' if rep.bnb_4bit else 'not working' if rep.bnb_4bit_checked else 'not checked'})" if rep.bitsandbytes else "missing"),
             ("vLLM", rep.vllm or "missing"), ("flash-attn", rep.flash_attn or "missing"),
             ("DeepSpeed", rep.deepspeed or "missing"), ("chromium", rep.chromium or "missing"),
         ]
@@ -224,7 +225,7 @@ def register(app: typer.Typer) -> None:
                     rt.add_row(r["recipe"], "-", "-", r["error"])
                 else:
                     rt.add_row(r["recipe"], r["base_model"], f"{r['est_gpu_memory_gb']:.1f}",
-                               "yes" if r["fits"] else f"no ({r['per_card_gb']:.0f} GB per card)")
+                               "yes" if r["fits"] else f"no ({r['per_card_gb']:.0f} GB per card)" if rep.cuda else "no (no GPU)")
             con.print(rt)
         con.print("[bold]What follows for the recipe:[/bold]")
         for a in rep.advice:

@@ -57,15 +57,19 @@ def test_sigkill_while_writing_a_checkpoint_then_resume(tiny_recipe, tiny_model_
     driver = tmp_path / "killer.py"
     driver.write_text(KILLER)
     env = dict(os.environ, KILL_AT="4", PYTHONPATH=str(REPO / "src"))
-    proc = subprocess.run([sys.executable, str(driver), "train", "--config", str(cfg), "--stage", "stage1",
-                           "--no-progress"], env=env, capture_output=True, text=True, timeout=300)
-    assert proc.returncode == -signal.SIGKILL, proc.stderr[-2000:]
+    proc = subprocess.Popen([sys.executable, str(driver), "train", "--config", str(cfg), "--stage", "stage1",
+                             "--no-progress"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    _, err = proc.communicate(timeout=300)
+    assert proc.returncode == -signal.SIGKILL, err[-2000:]
     stage = tmp_path / "killed" / "t" / "stage1"
     ckpts = {p.name: (p / COMPLETE_MARKER).is_file() for p in (stage / "checkpoints").iterdir()}
     assert ckpts == {"checkpoint-2": True, "checkpoint-4": False}  # 4 is the torn one; 2 survived rotation
     assert not (stage / "adapter").exists()
-    (stage / ".adapter.x1y2.tmp").mkdir()  # what an atomic write cut by a kill leaves behind
-    (stage / ".adapter.x1y2.tmp" / "junk.bin").write_bytes(b"0" * 1000)
+    from taiyi.files import TMP_TAG, _host
+
+    leftover = stage / f".adapter.{TMP_TAG}-{proc.pid}-{_host()}-x1y2"  # cut by the kill: its pid is dead
+    leftover.mkdir()
+    (leftover / "junk.bin").write_bytes(b"0" * 1000)
 
     res = runner.invoke(app, ["train", "--config", str(cfg), "--stage", "stage1", "--no-progress"])
     assert res.exit_code == 2 and "already holds a run (checkpoints)" in res.output and "--overwrite" in res.output
@@ -76,7 +80,7 @@ def test_sigkill_while_writing_a_checkpoint_then_resume(tiny_recipe, tiny_model_
     assert res.exit_code == 0, res.output
     assert "removed unfinished checkpoint(s) of a killed run: checkpoint-4" in res.output
     assert "resuming from" in res.output and "checkpoint-2" in res.output
-    assert not list(stage.glob(".*.tmp"))
+    assert not leftover.exists()
     a = load_file(tmp_path / "full" / "t" / "stage1" / "adapter" / "adapter_model.safetensors")
     b = load_file(stage / "adapter" / "adapter_model.safetensors")
     assert a.keys() == b.keys()

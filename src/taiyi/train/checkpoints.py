@@ -17,6 +17,7 @@ from taiyi.files import atomic_path
 
 COMPLETE_MARKER = "taiyi_complete.json"
 _CKPT = re.compile(r"^checkpoint-(\d+)$")
+_TEMP = re.compile(r"^\.(.+?)\.((?:taiyi-tmp|old)-.*|[^.]+\.tmp)$")  # .<name>.<temp part> beside <name>
 
 
 def checkpoints(ckpt_dir: Path) -> list[tuple[int, Path, bool]]:
@@ -47,14 +48,21 @@ def remove_partial_checkpoints(ckpt_dir: Path) -> list[str]:
 
 
 def clean_temp_leftovers(run_dir: Path) -> list[str]:
-    """Remove ``.<name>.*.tmp`` files/folders that killed runs left (atomic writes that never got renamed)."""
-    gone = []
+    """Remove what killed runs' atomic writes left in a run folder (``files.clean_stale_temps`` decides: only temps
+    of processes that are gone, on this machine); returns what went."""
+    from taiyi.files import TMP_TAG, clean_stale_temps
+
+    gone: list[str] = []
     if not run_dir.is_dir():
         return gone
     for parent in [run_dir, *[p for p in run_dir.iterdir() if p.is_dir() and not p.name.startswith(".")]]:
-        for p in parent.glob(".*.tmp"):
-            shutil.rmtree(p, ignore_errors=True) if p.is_dir() else p.unlink(missing_ok=True)
-            gone.append(str(p))
+        targets = set()
+        for p in parent.iterdir():
+            m = _TEMP.match(p.name)
+            if m and (m.group(2).startswith((TMP_TAG, "old-")) or p.name.endswith(".tmp")):
+                targets.add(m.group(1))
+        for name in sorted(targets):
+            gone += [str(p) for p in clean_stale_temps(parent / name)]
     return gone
 
 

@@ -58,7 +58,8 @@ def test_new_task_from_the_doc_builds_and_scores_100_with_the_oracle(tmp_path):
     env = {**os.environ, "TAIYI_TASKS": str(tasks / "lead.py"), "PYTHONPATH": str(REPO / "src")}
     # the catalog accepts an entry listing the task (it reads the task registry)
     entry = {"name": "my_corpus", "lang": "en", "paper_tasks": ["TT-ds"], "tasks": ["lead"], "schema": "text",
-             "splits": {"train": 6, "test": 3}, "path": "my_corpus", "reader": {"name": "textfile"},
+             "splits": {"train": 6, "test": 3}, "path": "my_corpus",
+             "reader": {"name": "conll", "options": {"files": {"train": "train.tsv"}}},
              "status": "supported", "in_paper": False}
     (tmp_path / "my_corpus.yaml").write_text(yaml.safe_dump(entry), encoding="utf-8")
     check = subprocess.run([sys.executable, "-c", "import sys; from pathlib import Path; from taiyi.sources.catalog "

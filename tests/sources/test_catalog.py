@@ -87,10 +87,66 @@ def test_bad_entry_names_file(tmp_path):
         load_entry(f)
 
 
-def test_duplicate_names_rejected(tmp_path):
+def test_later_folder_overrides_and_broken_entry_is_set_aside(tmp_path):
+    """A user folder replaces a packaged entry of the same name; a broken file is one line and others still load."""
     a, b = tmp_path / "a", tmp_path / "b"
     a.mkdir(), b.mkdir()
-    data = dict(get_entry("bc5cdr").data, name="toy")
-    _write(a, data), _write(b, data)
-    with pytest.raises(DataError, match="already defined"):
-        Catalog.from_dirs(a, b)
+    _write(a, dict(get_entry("bc5cdr").data, name="toy"))
+    _write(b, dict(get_entry("bc5cdr").data, name="toy", path="MyToy"))
+    _write(a, dict(get_entry("bc5cdr").data, name="bad", lang="fr"), name="bad")
+    cat = Catalog.from_dirs(a, b)
+    assert cat.get("toy").path == "MyToy" and cat.overrides == {"toy": a / "toy.yaml"}
+    assert "bad" not in cat and len(cat.problems()) == 1 and "\n" not in cat.problems()[0]
+    assert cat.problems()[0].startswith(f"{a / 'bad.yaml'}: lang 'fr' not allowed; expected 'zh', 'en' or 'zh-en'")
+    with pytest.raises(DataError, match="catalog entry 'bad' is broken: .*bad.yaml: lang 'fr'"):
+        cat.get("bad")
+    with pytest.raises(DataError, match="bad.yaml"):
+        Catalog.from_dirs(a, strict=True)
+    with pytest.raises(DataError, match="catalog folder .*nope not found"):
+        Catalog.from_dirs(tmp_path / "nope")
+
+
+def test_packaged_catalog_has_no_broken_entry():
+    assert load_catalog().problems() == []
+
+
+@pytest.mark.parametrize("change, expected", [
+    ({"splits": {"train": "500"}}, r"field 'splits.train': Input should be a valid integer \(got '500'\)"),
+    ({"splits": {"train": -1}}, r"field 'splits': split sizes must be non-negative"),
+    ({"in_paper": "yes"}, r"field 'in_paper': Input should be a valid boolean"),
+    ({"colour": "red"}, r"unknown field 'colour'; allowed: name, lang, .*count_notes"),
+    ({"tasks": ["nerr"]}, r"field 'tasks': unknown task\(s\) \['nerr'\]; allowed: \['ner'"),
+    ({"schema": "graph"}, r"schema 'graph' not allowed; expected 'kb', 'qa'"),
+    ({"reader": {"name": "pubtatorr", "options": {}}}, r"reader.name 'pubtatorr' is not a registered reader; known: .*pubtator"),
+    ({"reader": {"name": "pubtator", "options": {"file": {"train": "x"}}}},
+     r"reader.options.file: unknown option of reader 'pubtator' \(did you mean 'files'\?\); accepted: files, id_separators"),
+    ({"reader": {"name": "pubtator", "options": {}}}, r"reader.options: reader 'pubtator' needs option\(s\) files"),
+    ({"reader": {"name": "pubtator", "opts": {}}}, r"unknown field 'reader.opts'; allowed: name, options"),
+])
+def test_broken_entry_is_one_line_naming_file_and_field(tmp_path, change, expected):
+    f = _write(tmp_path, dict(get_entry("bc5cdr").data, name="toy", **change))
+    with pytest.raises(DataError, match=r"toy\.yaml: " + expected) as exc:
+        load_entry(f)
+    assert "\n" not in str(exc.value)
+
+
+def test_user_catalogs_from_env_and_cli(tmp_path, monkeypatch):
+    from taiyi.sources import catalog
+
+    env_dir, cli_dir = tmp_path / "env", tmp_path / "cli"
+    env_dir.mkdir(), cli_dir.mkdir()
+    _write(env_dir, dict(get_entry("bc5cdr").data, name="mine", path="from_env"), name="mine")
+    _write(cli_dir, dict(get_entry("bc5cdr").data, name="mine", path="from_cli"), name="mine")
+    _write(cli_dir, dict(get_entry("bc5cdr").data, path="MyBC5CDR"), name="bc5cdr")
+    monkeypatch.setenv("TAIYI_CATALOG", str(env_dir))
+    assert catalog.catalog_dirs()[0] == catalog.CATALOG_DIR
+    assert get_entry("mine").path == "from_env" and get_entry("bc5cdr").path == "BC5CDR"
+    monkeypatch.setattr(catalog, "_USER_DIRS", ())
+    catalog.use_catalogs([cli_dir])
+    try:
+        assert get_entry("mine").path == "from_cli" and get_entry("bc5cdr").path == "MyBC5CDR"
+        assert len(load_catalog()) == len(catalog.Catalog.from_dirs(catalog.CATALOG_DIR)) + 1
+    finally:
+        catalog.use_catalogs([])
+    monkeypatch.delenv("TAIYI_CATALOG")
+    assert "mine" not in load_catalog()

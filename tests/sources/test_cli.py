@@ -58,3 +58,36 @@ def test_convert_errors(tmp_path):
     assert res.exit_code == 1 and "not found" in res.output
     res = runner.invoke(app, ["convert", "--all", "--input-root", str(tmp_path / "missing"), "--out", str(tmp_path / "c")])
     assert res.exit_code == 1 and "input root" in res.output
+
+
+def test_user_catalog_option_and_broken_entries(tmp_path, shared_datasets):
+    """--catalog adds entries without touching the package; a broken one is one warning line, others still work."""
+    import yaml
+
+    from taiyi.sources.catalog import get_entry, use_catalogs
+
+    cat = tmp_path / "cat"
+    cat.mkdir()
+    mine = dict(get_entry("ncbi_disease").data, name="my_ncbi", in_paper=False)
+    (cat / "my_ncbi.yaml").write_text(yaml.safe_dump(mine))
+    bad = dict(mine, name="my_typo", reader={"name": "pubtator", "options": {"file": {"test": "x"}}})
+    (cat / "my_typo.yaml").write_text(yaml.safe_dump(bad))
+    try:
+        res = runner.invoke(app, ["datasets", "list", "--include-extra", "--supported", "--catalog", str(cat)])
+        assert res.exit_code == 0, res.output
+        warnings = [ln for ln in res.output.splitlines() if ln.startswith("warning:")]
+        assert len(warnings) == 1 and "my_typo.yaml: reader.options.file: unknown option" in warnings[0]
+        assert "did you mean 'files'?" in warnings[0] and "my_ncbi" in res.output
+        import re
+
+        assert re.search(r"│ datasets\s*│\s*(\d+) / \1\s*│\s*(\d+) / \2\s*│", res.output)  # supported / listed
+        res = runner.invoke(app, ["datasets", "show", "my_typo", "--catalog", str(cat)])
+        assert res.exit_code == 1 and "catalog entry 'my_typo' is broken" in str(res.exception)  # main(): one line
+        res = runner.invoke(app, ["convert", "--dataset", "my_ncbi", "--input", str(shared_datasets / "NCBI-disease"),
+                                  "--out", str(tmp_path / "c"), "--catalog", str(cat)])
+        assert res.exit_code == 0, res.output
+        assert read_json(tmp_path / "c" / "manifest.json")["counts"]["my_ncbi"]["dev"] == 100
+        res = runner.invoke(app, ["datasets", "show", "my_ncbi"])  # without the option: not there
+        assert res.exit_code == 2
+    finally:
+        use_catalogs([])

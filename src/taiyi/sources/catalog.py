@@ -1,18 +1,22 @@
 """The dataset catalog: one YAML file per dataset under ``sources/catalog/`` (the paper's 140 plus extras).
 
 Why: the catalog is data, not code. Adding a dataset whose format is already known needs one YAML entry
-naming a reader and its options. This module loads the entries, checks their schema (errors name the file)
-and answers look-ups and filters for ``taiyi datasets`` and ``taiyi convert``.
+naming a reader and its options. This module checks entries against a declared schema (pydantic, extra fields
+forbidden; each problem is one line naming the file, the field and what is allowed), merges the packaged
+catalog with user catalogs (``--catalog DIR`` / ``$TAIYI_CATALOG``, later folders override earlier ones), and
+answers look-ups and filters. A broken entry is set aside and reported; the others still load.
 """
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any, Iterable, Literal, Optional
 
 import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from taiyi.corpus.schema import LANGS, SCHEMAS
 from taiyi.files import DataError
@@ -21,19 +25,11 @@ _YAML_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml when ava
 CATALOG_DIR = Path(__file__).with_name("catalog")
 MINI_ROOT = Path(__file__).with_name("mini")
 MINI_CATALOG_DIR = MINI_ROOT / "catalog"
+ENV_VAR = "TAIYI_CATALOG"
 
 PAPER_TASKS = ("NER", "NEN", "RE", "CRE", "EE", "COREF", "TC", "QA-sqa", "QA-cqa", "QA-multiple_choice", "QA-yesno",
                "MRD", "MT", "TP-ss", "TP-te", "TT-ds", "TT-ts")
 STATUSES = ("supported", "not_yet")
-REQUIRED = {
-    "name": str, "lang": str, "paper_tasks": list, "tasks": list, "schema": str, "splits": dict, "path": str,
-    "reader": dict, "status": str, "in_paper": bool,
-}
-OPTIONAL = {
-    "paper_table": str, "splits_raw": str, "homepage": str, "paper": str, "license": str, "description": str,
-    "label_names": dict, "why": str,
-    "entity_types": list, "relation_types": list,  # kb: which label_names are entity vs relation types (both may share a name)
-}
 
 
 def known_tasks() -> tuple[str, ...]:
@@ -42,6 +38,111 @@ def known_tasks() -> tuple[str, ...]:
     from taiyi.instructions.tasks.registry import task_names
 
     return task_names()
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", strict=True)
+
+
+class ReaderSpec(_Strict):
+    name: str = ""
+    options: Optional[dict[str, Any]] = None
+
+
+class EntryModel(_Strict):
+    """The schema of one catalog entry (the YAML file as written)."""
+
+    name: str
+    lang: Literal[LANGS]  # type: ignore[valid-type]
+    paper_tasks: list[Literal[PAPER_TASKS]]  # type: ignore[valid-type]
+    tasks: list[str]
+    schema_: Literal[SCHEMAS] = Field(alias="schema")  # type: ignore[valid-type]
+    splits: dict[str, int]
+    path: str
+    reader: ReaderSpec
+    status: Literal[STATUSES]  # type: ignore[valid-type]
+    in_paper: bool
+    paper_table: Optional[Literal["zh", "en"]] = None
+    splits_raw: Optional[str] = None
+    homepage: Optional[str] = None
+    paper: Optional[str] = None
+    license: Optional[str] = None
+    description: Optional[str] = None
+    label_names: Optional[dict[str, dict[str, str]]] = None
+    why: Optional[str] = None
+    count_notes: Optional[dict[str, str]] = None  # split -> why its converted count differs from `splits`
+    entity_types: Optional[list[str]] = None  # kb: which label_names are entity vs relation types
+    relation_types: Optional[list[str]] = None
+
+    @field_validator("tasks")
+    @classmethod
+    def _tasks(cls, v: list[str]) -> list[str]:
+        bad = [t for t in v if t not in known_tasks()]
+        if bad:
+            raise ValueError(f"unknown task(s) {bad}; allowed: {list(known_tasks())}")
+        return v
+
+    @field_validator("splits")
+    @classmethod
+    def _splits(cls, v: dict[str, int]) -> dict[str, int]:
+        bad = {k: n for k, n in v.items() if n < 0}
+        if bad:
+            raise ValueError(f"split sizes must be non-negative integers, got {bad}")
+        return v
+
+    @field_validator("label_names")
+    @classmethod
+    def _label_names(cls, v: dict | None) -> dict | None:
+        bad = [raw for raw, names in (v or {}).items() if not {"zh", "en"} <= set(names)]
+        if bad:
+            raise ValueError(f"label_names{bad} must each map to {{zh, en}}")
+        return v
+
+
+FIELDS = tuple(f.alias or k for k, f in EntryModel.model_fields.items())
+
+
+def _where(loc: tuple) -> str:
+    return ".".join("schema" if x == "schema_" else str(x) for x in loc) or "(top level)"
+
+
+def _error_lines(exc: ValidationError, file: Path) -> list[str]:
+    """pydantic's errors as one phrase each: the file, the field and what is allowed."""
+    out = []
+    for e in exc.errors():
+        where, kind, got = _where(e["loc"]), e["type"], e.get("input")
+        if kind == "missing":
+            out.append(f"{file}: missing field {where!r}")
+        elif kind == "extra_forbidden":
+            model = ReaderSpec if e["loc"][:1] == ("reader",) else EntryModel
+            allowed = [f.alias or k for k, f in model.model_fields.items()]
+            out.append(f"{file}: unknown field {where!r}; allowed: {', '.join(allowed)}")
+        elif kind == "literal_error":
+            out.append(f"{file}: {where} {got!r} not allowed; expected {e['ctx']['expected']}")
+        else:
+            msg = e["msg"].removeprefix("Value error, ")
+            out.append(f"{file}: field {where!r}: {msg} (got {repr(got)[:60]})")
+    return out
+
+
+def check_entry(data: Any, file: Path) -> list[str]:
+    """Schema problems of one entry, each naming the file and the field (empty list: the entry is fine)."""
+    if not isinstance(data, dict):
+        return [f"{file}: expected a YAML mapping of the fields {', '.join(FIELDS)}, got {type(data).__name__}"]
+    try:
+        model = EntryModel.model_validate(data)
+    except ValidationError as exc:
+        return _error_lines(exc, file)
+    errs = []
+    if model.name != file.stem:
+        errs.append(f"{file}: name {model.name!r} differs from the file name {file.stem!r}")
+    if model.status == "supported" and not model.reader.name:
+        errs.append(f"{file}: status supported but reader.name is empty")
+    if model.reader.name:
+        from taiyi.sources.registry import option_problems
+
+        errs += [f"{file}: {p}" for p in option_problems(model.reader.name, model.reader.options or {})]
+    return errs
 
 
 @dataclass(frozen=True)
@@ -71,57 +172,12 @@ class Entry:
         return self.data.get("paper_table") or self.data["lang"]
 
 
-def check_entry(data: Any, file: Path) -> list[str]:
-    """Schema problems of one entry, each naming the file."""
-    if not isinstance(data, dict):
-        return [f"{file}: expected a YAML mapping, got {type(data).__name__}"]
-    errs = []
-    for key, typ in REQUIRED.items():
-        if key not in data:
-            errs.append(f"{file}: missing field {key!r}")
-        elif not isinstance(data[key], typ):
-            errs.append(f"{file}: field {key!r} must be {typ.__name__}, got {type(data[key]).__name__}")
-    for key, typ in OPTIONAL.items():
-        if key in data and data[key] is not None and not isinstance(data[key], typ):
-            errs.append(f"{file}: field {key!r} must be {typ.__name__}, got {type(data[key]).__name__}")
-    unknown = set(data) - set(REQUIRED) - set(OPTIONAL)
-    if unknown:
-        errs.append(f"{file}: unknown field(s) {sorted(unknown)}")
-    if errs:
-        return errs
-    if data["name"] != file.stem:
-        errs.append(f"{file}: name {data['name']!r} differs from the file name {file.stem!r}")
-    if data["lang"] not in LANGS:
-        errs.append(f"{file}: lang {data['lang']!r} not in {LANGS}")
-    if data["schema"] not in SCHEMAS:
-        errs.append(f"{file}: schema {data['schema']!r} not in {SCHEMAS}")
-    tasks = known_tasks()
-    bad = [t for t in data["tasks"] if t not in tasks]
-    if bad:
-        errs.append(f"{file}: unknown task(s) {bad}; expected among {tasks}")
-    bad = [t for t in data["paper_tasks"] if t not in PAPER_TASKS]
-    if bad:
-        errs.append(f"{file}: unknown paper task code(s) {bad}")
-    if data["status"] not in STATUSES:
-        errs.append(f"{file}: status {data['status']!r} not in {STATUSES}")
-    if data["status"] == "supported" and not data["reader"].get("name"):
-        errs.append(f"{file}: status supported but reader.name is empty")
-    if not isinstance(data["reader"].get("options", {}) or {}, dict):
-        errs.append(f"{file}: reader.options must be a mapping")
-    for split, n in data["splits"].items():
-        if not isinstance(n, int) or n < 0:
-            errs.append(f"{file}: split {split!r} size {n!r} is not a non-negative integer")
-    for raw, names in (data.get("label_names") or {}).items():
-        if not (isinstance(names, dict) and set(names) >= {"zh", "en"}):
-            errs.append(f"{file}: label_names[{raw!r}] must map to {{zh, en}}")
-    return errs
-
-
 def load_entry(file: Path) -> Entry:
+    """One entry from its file; any problem raises DataError as one line (several problems joined by '; ')."""
     try:
         data = yaml.load(file.read_text(encoding="utf-8"), Loader=_YAML_LOADER)
     except yaml.YAMLError as exc:
-        raise DataError(f"{file}: malformed YAML ({exc})") from None
+        raise DataError(f"{file}: malformed YAML ({' '.join(str(exc).split())})") from None
     errs = check_entry(data, file)
     if errs:
         raise DataError("; ".join(errs))
@@ -130,19 +186,42 @@ def load_entry(file: Path) -> Entry:
 
 
 class Catalog:
-    """Entries by name, from one or more catalog folders."""
+    """Entries by name, from one or more catalog folders; ``broken`` maps a name to its one-line error."""
 
-    def __init__(self, entries: Iterable[Entry]):
+    def __init__(self, entries: Iterable[Entry], broken: dict[str, str] | None = None,
+                 overrides: dict[str, Path] | None = None):
         self._entries: dict[str, Entry] = {}
         for e in entries:
             if e.name in self._entries:
                 raise DataError(f"{e.file}: dataset name {e.name!r} already defined in {self._entries[e.name].file}")
             self._entries[e.name] = e
+        self.broken: dict[str, str] = dict(broken or {})
+        self.overrides: dict[str, Path] = dict(overrides or {})  # name -> the file a later folder replaced
 
     @classmethod
-    def from_dirs(cls, *dirs: Path) -> "Catalog":
-        files = [f for d in dirs for f in sorted(Path(d).glob("*.yaml"))]
-        return cls(load_entry(f) for f in files)
+    def from_dirs(cls, *dirs: Path, strict: bool = False) -> "Catalog":
+        """Entries of each folder in turn; an entry of a later folder replaces one of the same name.
+
+        A broken file is recorded in ``broken`` (and hides an earlier entry of that name) unless ``strict``.
+        """
+        entries: dict[str, Entry] = {}
+        broken: dict[str, str] = {}
+        overrides: dict[str, Path] = {}
+        for d in map(Path, dirs):
+            if not d.is_dir():
+                raise DataError(f"catalog folder {d} not found (from --catalog or ${ENV_VAR})")
+            for f in sorted(d.glob("*.yaml")):
+                old = entries.pop(f.stem, None)
+                if old is not None:
+                    overrides[f.stem] = old.file
+                try:
+                    entries[f.stem] = load_entry(f)
+                    broken.pop(f.stem, None)
+                except DataError as exc:
+                    if strict:
+                        raise
+                    broken[f.stem] = str(exc)
+        return cls(entries.values(), broken, overrides)
 
     def __contains__(self, name: str) -> bool:
         return name in self._entries
@@ -150,7 +229,13 @@ class Catalog:
     def __len__(self) -> int:
         return len(self._entries)
 
+    def problems(self) -> list[str]:
+        """One line per broken entry (for warnings: the other entries still work)."""
+        return [self.broken[n] for n in sorted(self.broken)]
+
     def get(self, name: str) -> Entry:
+        if name in self.broken:
+            raise DataError(f"catalog entry {name!r} is broken: {self.broken[name]}")
         try:
             return self._entries[name]
         except KeyError:
@@ -175,16 +260,36 @@ class Catalog:
         return sorted(out, key=lambda e: (e.table_lang != "zh", e.name.lower()))
 
 
-@lru_cache(maxsize=1)
+_USER_DIRS: tuple[Path, ...] = ()
+
+
+def use_catalogs(dirs: Iterable[str | Path]) -> None:
+    """Add user catalog folders (the CLI's ``--catalog``) after the packaged one and ``$TAIYI_CATALOG``."""
+    global _USER_DIRS
+    _USER_DIRS = tuple(Path(d) for d in dirs)
+
+
+def catalog_dirs() -> tuple[Path, ...]:
+    """The folders read, in override order: the package's, then ``$TAIYI_CATALOG`` (os.pathsep-separated),
+    then ``--catalog`` folders."""
+    env = tuple(Path(p) for p in os.environ.get(ENV_VAR, "").split(os.pathsep) if p.strip())
+    return (CATALOG_DIR, *env, *_USER_DIRS)
+
+
+@lru_cache(maxsize=8)
+def _load(dirs: tuple[Path, ...]) -> Catalog:
+    return Catalog.from_dirs(*dirs)
+
+
 def load_catalog() -> Catalog:
-    """The packaged catalog (the paper's 140 datasets plus extras)."""
-    return Catalog.from_dirs(CATALOG_DIR)
+    """The packaged catalog (the paper's 140 datasets plus extras) with user catalogs laid over it."""
+    return _load(catalog_dirs())
 
 
 @lru_cache(maxsize=1)
 def load_mini_catalog() -> Catalog:
     """Entries of the embedded mini corpus (paths relative to ``MINI_ROOT``)."""
-    return Catalog.from_dirs(MINI_CATALOG_DIR)
+    return Catalog.from_dirs(MINI_CATALOG_DIR, strict=True)
 
 
 def get_entry(name: str) -> Entry:

@@ -14,6 +14,22 @@ import typer
 datasets_app = typer.Typer(help="Browse the dataset catalog. Example: taiyi datasets list --lang zh --task ner",
                            no_args_is_help=True)
 
+CATALOG_HELP = ("a folder of catalog YAML files that add or override entries (repeatable; also $TAIYI_CATALOG, "
+                "os.pathsep-separated)")
+
+
+def _catalog(dirs: Optional[list[Path]], *, warn: bool = True):
+    """The catalog with the user's folders laid over the packaged one; broken entries are warned about, one line
+    each, and the others still work."""
+    from taiyi.sources.catalog import load_catalog, use_catalogs
+
+    use_catalogs(dirs or [])
+    cat = load_catalog()
+    if warn:
+        for line in cat.problems():
+            typer.echo(f"warning: skipped a broken catalog entry: {line}", err=True)
+    return cat
+
 
 @datasets_app.command("list")
 def list_cmd(
@@ -22,14 +38,13 @@ def list_cmd(
     supported: bool = typer.Option(False, "--supported", help="only datasets with a working reader"),
     include_extra: bool = typer.Option(False, "--include-extra", help="also the datasets outside the paper's 140"),
     as_json: bool = typer.Option(False, "--json", help="print a JSON list of the entries"),
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
-    """List catalog datasets (default: the paper's 140).
+    """List catalog datasets (default: the paper's 140), then the supported count per task and language.
 
     Example: taiyi datasets list --lang en --task re --supported
     """
-    from taiyi.sources.catalog import load_catalog
-
-    entries = load_catalog().entries(lang=lang, task=task, supported=True if supported else None,
+    entries = _catalog(catalog).entries(lang=lang, task=task, supported=True if supported else None,
                                      in_paper=None if include_extra else True)
     if as_json:
         typer.echo(json.dumps([e.data for e in entries], ensure_ascii=False, indent=1))
@@ -44,22 +59,48 @@ def list_cmd(
         splits = ", ".join(f"{k} {v:,}" for k, v in e.splits.items())
         table.add_row(e.name, e.lang, " ".join(e.tasks), e.schema, splits,
                       "[green]supported[/]" if e.status == "supported" else "not yet", e.path)
-    Console().print(table)
+    console = Console()
+    console.print(table)
+    console.print(coverage_table(entries))
+
+
+def coverage_table(entries: list):
+    """Supported / listed datasets per task (rows) and language (columns), over the entries shown."""
+    from collections import Counter
+
+    from rich.table import Table
+
+    langs = sorted({e.lang for e in entries}, key=lambda x: ("zh", "en", "zh-en").index(x) if x in
+                   ("zh", "en", "zh-en") else 9)
+    total, sup = Counter(), Counter()
+    for e in entries:
+        for t in e.tasks or ["(none)"]:
+            total[t, e.lang] += 1
+            sup[t, e.lang] += e.status == "supported"
+    table = Table(title=f"supported / listed, per task and language ({sum(e.status == 'supported' for e in entries)}"
+                        f" of {len(entries)} datasets supported)")
+    table.add_column("task")
+    for lang in langs:
+        table.add_column(lang, justify="right")
+    for task in sorted({t for t, _ in total}):
+        table.add_row(task, *[f"{sup[task, lg]} / {total[task, lg]}" if total[task, lg] else "" for lg in langs])
+    table.add_row("[bold]datasets[/]", *[f"{sum(e.status == 'supported' for e in entries if e.lang == lg)} / "
+                                         f"{sum(e.lang == lg for e in entries)}" for lg in langs])
+    return table
 
 
 @datasets_app.command("show")
 def show_cmd(
     name: str = typer.Argument(..., help="dataset name as in the catalog"),
     as_json: bool = typer.Option(False, "--json", help="print the entry as JSON"),
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Show one catalog entry.
 
     Example: taiyi datasets show bc5cdr
     """
-    from taiyi.sources.catalog import load_catalog
-
     try:
-        entry = load_catalog().get(name)
+        entry = _catalog(catalog, warn=False).get(name)
     except KeyError as exc:
         typer.echo(f"error: {str(exc).strip(chr(34) + chr(39))}", err=True)
         raise typer.Exit(2)
@@ -87,6 +128,7 @@ def convert_cmd(
     mini: bool = typer.Option(False, "--mini", help="the embedded mini corpus shipped with taiyi"),
     out: Path = typer.Option(Path("corpus"), "--out", help="corpus output folder"),
     parquet: bool = typer.Option(False, "--parquet", help="also write <split>.parquet beside each <split>.jsonl"),
+    catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help=CATALOG_HELP),
 ) -> None:
     """Convert raw dataset files into the unified corpus (corpus/<dataset>/<split>.jsonl + manifest.json).
 
@@ -100,6 +142,7 @@ def convert_cmd(
         typer.echo("give exactly one of --dataset NAME, --all or --mini", err=True)
         raise typer.Exit(2)
     try:
+        _catalog(catalog, warn=all_)
         if mini:
             convert.convert_mini(out, parquet=parquet)
         elif all_:

@@ -123,7 +123,7 @@ def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | 
             catalog.get(n)  # unknown names fail early with a hint
     entries = [e for e in catalog.entries() if wanted is None or e.name in wanted]
     converted: dict[str, dict[str, int]] = {}
-    skipped: dict[str, str] = {}
+    skipped: dict[str, str] = {n: f"broken catalog entry: {why}" for n, why in catalog.broken.items() if wanted is None}
     inputs: dict[str, list[dict]] = {}
     timings: dict[str, float] = {}
     t0 = time.perf_counter()

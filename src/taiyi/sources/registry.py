@@ -44,3 +44,37 @@ def get_reader(name: str) -> Reader:
 def reader_names() -> list[str]:
     _load_all()
     return sorted(_READERS)
+
+
+def reader_parameters(name: str) -> tuple[list[str], list[str], bool]:
+    """(accepted options, required options, takes any ``**options``) of a reader, from its signature.
+
+    Why: the signature is the one declaration of a reader's options, so a catalog typo (``file:`` for
+    ``files:``) is caught when the catalog loads, with the accepted names, instead of as a raw TypeError.
+    """
+    import inspect
+
+    params = list(inspect.signature(get_reader(name)).parameters.values())[1:]  # the first is the folder
+    named = [p for p in params if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    required = [p.name for p in named if p.default is p.empty]
+    return [p.name for p in named], required, any(p.kind is p.VAR_KEYWORD for p in params)
+
+
+def option_problems(name: str, options: dict) -> list[str]:
+    """Problems of a catalog entry's ``reader`` block, one phrase each (empty: fine)."""
+    import difflib
+
+    try:
+        accepted, required, any_kw = reader_parameters(name)
+    except KeyError:
+        return [f"reader.name {name!r} is not a registered reader; known: {', '.join(reader_names())}"]
+    out = []
+    for key in options:
+        if key not in accepted and not any_kw:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            out.append(f"reader.options.{key}: unknown option of reader {name!r}{hint}; accepted: {', '.join(accepted)}")
+    missing = [k for k in required if k not in options]
+    if missing:
+        out.append(f"reader.options: reader {name!r} needs option(s) {', '.join(missing)}; accepted: {', '.join(accepted)}")
+    return out

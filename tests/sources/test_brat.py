@@ -42,7 +42,7 @@ def test_bad_span(tmp_path):
 
 def test_missing_ann_and_malformed_line(tmp_path):
     _write(tmp_path, "T1\tprotein zero 4\tIL-2\n")
-    with pytest.raises(DataError, match=r"d1\.ann:1: malformed brat line"):
+    with pytest.raises(DataError, match=r"d1\.ann:1: malformed standoff line"):
         list(read_brat(tmp_path, dirs={"train": "train"}))
     (tmp_path / "train" / "d1.ann").unlink()
     with pytest.raises(DataError, match="annotation file d1.ann is missing"):

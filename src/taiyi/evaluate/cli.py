@@ -30,6 +30,10 @@ def eval_command(
     max_new_tokens: Optional[int] = typer.Option(None, "--max-new-tokens", min=1, help="Answer budget (default per task)."),
     backend: str = typer.Option("hf", "--backend", help="hf | vllm (ignored with --endpoint)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    predictions: Optional[Path] = typer.Option(None, "--predictions", help="Score a JSONL of {benchmark, id, answer} made elsewhere (no model run)."),
+    export_items: Optional[Path] = typer.Option(None, "--export-items", help="Write the prompts to answer to DIR/<benchmark>.jsonl and stop."),
+    reading: str = typer.Option("flexible", "--reading", help="Headline answer reading: flexible (answer cues, markdown, <think> removed) | strict (trained format)."),
+    api_key: Optional[str] = typer.Option(None, "--api-key", help="API key of --endpoint (default $OPENAI_API_KEY)."),
 ) -> None:
     """Score a model or endpoint on the paper's 13 benchmarks + BioRED; writes predictions, scores, report, chart.
 
@@ -40,25 +44,41 @@ def eval_command(
     from taiyi.evaluate.report import write_report
     from taiyi.evaluate.runner import EvalConfig, run_eval
 
+    from taiyi.evaluate.extract import READINGS
+    from taiyi.infer.engine import EngineError
+
     if mc_mode not in ("generate", "loglikelihood"):
         raise typer.BadParameter("--mc-mode must be generate or loglikelihood")
-    if not oracle and not (model or adapter or endpoint):
-        raise typer.BadParameter("give --model (or --adapter) or --endpoint, or --oracle")
+    if reading not in READINGS:
+        raise typer.BadParameter(f"--reading must be one of {', '.join(READINGS)}")
+    offline = oracle or predictions is not None or export_items is not None
+    if sum(x is not None and x is not False for x in (oracle or None, predictions, export_items)) > 1:
+        raise typer.BadParameter("give at most one of --oracle, --predictions, --export-items")
+    if not offline and not (model or adapter or endpoint):
+        raise typer.BadParameter("give --model (or --adapter) or --endpoint, or --oracle, --predictions or --export-items")
     if endpoint and adapter:
         raise typer.BadParameter("--adapter does not apply to --endpoint")
-    name = "oracle" if oracle else Path(str(adapter or model or endpoint).rstrip("/")).name or "endpoint"
+    name = "oracle" if oracle else predictions.stem if predictions else \
+        Path(str(adapter or model or endpoint or "export").rstrip("/")).name or "endpoint"
     out = out or Path("reports") / name
     common = dict(benchmarks=benchmarks, benchmark_set=benchmark_set, data_root=data_root, eval_dir=eval_dir, limit=limit, mc_mode=mc_mode,
-                  batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress)
+                  batch_size=batch_size, max_new_tokens=max_new_tokens, progress=progress, reading=reading, api_key=api_key)
     try:
-        scores = run_eval(EvalConfig(out=out, model=model, adapter=adapter, endpoint=endpoint, backend=backend,
-                                     oracle=oracle, **common), echo=typer.echo)
-        if baseline and not oracle:
+        scores = run_eval(EvalConfig(out=out, model=None if offline else model, adapter=None if offline else adapter,
+                                     endpoint=None if offline else endpoint, backend=backend, oracle=oracle,
+                                     predictions=predictions, export_items=export_items, **common), echo=typer.echo)
+        if export_items is not None:
+            if scores["skipped"]:
+                typer.echo(f"skipped: {scores['skipped']}", err=True)
+            typer.echo(f"wrote the items of {len(scores['run']['benchmarks']) - len(scores['skipped'])} benchmark(s) to {export_items}")
+            return
+        if baseline and not offline:
             typer.echo(f"baseline {baseline}:")
             base = run_eval(EvalConfig(out=out / "baseline", model=baseline, backend=backend, **common), echo=typer.echo)
             scores["baseline"] = base
-    except (KeyError, ValueError, FileNotFoundError) as exc:
-        typer.echo(f"error: {exc}", err=True)
+    except (KeyError, ValueError, FileNotFoundError, EngineError) as exc:
+        msg = str(exc.args[0]) if isinstance(exc, KeyError) and exc.args else str(exc)
+        typer.echo(f"error: {' '.join(msg.split())}", err=True)
         raise typer.Exit(2) from None
     paths = write_report(scores, out)
     if not scores["benchmarks"]:

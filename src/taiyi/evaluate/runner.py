@@ -16,6 +16,7 @@ from typing import Any, Callable
 from taiyi.evaluate.answers import generate_answers, loglikelihood_answers
 from taiyi.evaluate.cache import PredictionCache
 from taiyi.evaluate.items import BenchmarkUnavailable, load_items, oracle_items
+from taiyi.evaluate.predictions import answers_for, export_items, read_predictions
 from taiyi.evaluate.registry import paper_row, select
 from taiyi.evaluate.scoring import score_benchmark
 from taiyi.files import DataError, read_json, write_json
@@ -39,12 +40,19 @@ class EvalConfig:
     max_new_tokens: int | None = None
     seed: int = 0
     progress: bool = True
+    predictions: Path | None = None
+    export_items: Path | None = None
+    reading: str = "flexible"
+    api_key: str | None = None
     extra: dict = field(default_factory=dict)
 
     def identity(self) -> dict:
         """What the cached answers depend on: a different model or mode must not reuse them."""
-        return {"model": self.model, "adapter": self.adapter, "endpoint": self.endpoint, "mc_mode": self.mc_mode,
-                "oracle": self.oracle, "max_new_tokens": self.max_new_tokens, "seed": self.seed}
+        out = {"model": self.model, "adapter": self.adapter, "endpoint": self.endpoint, "mc_mode": self.mc_mode,
+               "oracle": self.oracle, "max_new_tokens": self.max_new_tokens, "seed": self.seed}
+        if self.predictions is not None:
+            out["predictions"] = str(self.predictions)
+        return out
 
 
 def _check_identity(cfg: EvalConfig) -> None:
@@ -65,9 +73,15 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
     cfg.out = Path(cfg.out)
     cfg.out.mkdir(parents=True, exist_ok=True)
     benches = select(cfg.benchmarks, cfg.benchmark_set)
-    if not cfg.oracle:
+    given = None
+    if cfg.predictions is not None:
+        given = read_predictions(cfg.predictions, known=[b.name for b in select("all", cfg.benchmark_set)])
+        if cfg.benchmarks in ("all", ["all"]):
+            benches = [b for b in benches if b.name in given]
+    offline = cfg.oracle or given is not None or cfg.export_items is not None
+    if not offline:
         _check_identity(cfg)
-    cache = None if cfg.oracle else PredictionCache(cfg.out / "predictions.jsonl")
+    cache = None if offline else PredictionCache(cfg.out / "predictions.jsonl")
     results: dict[str, Any] = {}
     skipped: dict[str, str] = {}
     oracle_rows: list[dict] = []
@@ -85,16 +99,26 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
             if not items:
                 skipped[bench.name] = "no items"
                 continue
+            counts: dict = {}
+            errors = None
+            if cfg.export_items is not None:
+                path = export_items(bench, items, cfg.export_items)
+                echo(f"{bench.name}: {len(items)} items -> {path}")
+                continue
             if cfg.oracle:
                 items, answers = oracle_items(items)
                 oracle_rows.extend({"benchmark": bench.name, "id": i, "mode": "oracle", "answer": a} for i, a in answers.items())
+                ran = 0
+            elif given is not None:
+                answers, errors, counts = answers_for(items, given.get(bench.name, {}), str(cfg.predictions))
                 ran = 0
             else:
                 if engine is None:
                     from taiyi.infer.engine import load_engine
 
                     engine = load_engine(cfg.model, adapter=cfg.adapter, endpoint=cfg.endpoint,
-                                         backend="openai" if cfg.endpoint else cfg.backend)
+                                         backend="openai" if cfg.endpoint else cfg.backend,
+                                         **({"api_key": cfg.api_key} if cfg.api_key else {}))
                     owns_engine = True
                 if cfg.mc_mode == "loglikelihood" and bench.task == "mcqa":
                     ran = loglikelihood_answers(engine, bench, items, cache, batch_size=cfg.batch_size, progress=cfg.progress)
@@ -104,15 +128,17 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
                 rows = {it.id: cache.get(bench.name, it) or {} for it in items}
                 answers = {i: r.get("answer") for i, r in rows.items()}
                 errors = {i: r["error"] for i, r in rows.items() if r.get("error")}
-            res, _ = score_benchmark(bench, items, answers, errors=errors if not cfg.oracle else None)
+            res, _ = score_benchmark(bench, items, answers, errors=errors, reading=cfg.reading)
             res["generated"] = ran
-            res["cached"] = len(items) - ran if not cfg.oracle else 0
+            res["cached"] = len(items) - ran if not offline else 0
+            res.update(counts)
             paper = paper_row(bench)
             if paper is not None:
                 res["paper"] = {"taiyi": paper.taiyi, "chatgpt35": paper.chatgpt35,
                                 "sota": paper.sota, "sota_system": paper.sota_system}
             results[bench.name] = res
-            echo(f"{bench.name}: {res['score']:.1f} ({res['n_items']} items, {res['parse_failures']} parse failures, "
+            missing = f", {counts['missing']} missing from the predictions" if counts.get("missing") else ""
+            echo(f"{bench.name}: {res['score']:.1f} ({res['n_items']} items, {res['parse_failures']} parse failures{missing}, "
                  f"{ran} generated)")
     finally:
         if owns_engine and engine is not None:
@@ -123,7 +149,7 @@ def run_eval(cfg: EvalConfig, engine=None, echo: Callable[[str], None] = lambda 
         write_jsonl(cfg.out / "predictions.jsonl", oracle_rows)
     scored = [r["score"] for r in results.values()]
     return {
-        "run": {**cfg.identity(), "benchmarks": [b.name for b in benches], "limit": cfg.limit,
+        "run": {**cfg.identity(), "benchmarks": [b.name for b in benches], "limit": cfg.limit, "reading": cfg.reading,
                 "data_root": str(cfg.data_root) if cfg.data_root else None,
                 "eval_dir": str(cfg.eval_dir) if cfg.eval_dir else None, **cfg.extra},
         "benchmarks": results,

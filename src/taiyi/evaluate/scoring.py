@@ -11,11 +11,11 @@ from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from taiyi.evaluate.extract import READINGS, read
 from taiyi.evaluate.items import prompt_of, source_text
 from taiyi.evaluate.metrics import UNPARSEABLE, as_set, get_metric, prf
 from taiyi.instructions.benchmarks import Benchmark
 from taiyi.instructions.tasks.base import Instruction, ParseError
-from taiyi.instructions.tasks.registry import get_task
 
 
 @dataclass
@@ -27,8 +27,9 @@ class Parsed:
 
 
 def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None],
-                  errors: dict[str, str] | None = None) -> list[Parsed]:
-    """Task-parse each answer; unreadable (or missing) answers become ``pred=None`` with the reason kept."""
+                  errors: dict[str, str] | None = None, reading: str = "flexible") -> list[Parsed]:
+    """Read each answer (``reading``: see ``extract.py``); unreadable (or missing) answers become ``pred=None``
+    with the reason kept."""
     out = []
     for it in items:
         text = answers.get(it.id)
@@ -36,7 +37,7 @@ def parse_answers(items: Sequence[Instruction], answers: dict[str, str | None],
             out.append(Parsed(it, None, None, errors.get(it.id, "no answer") if errors else "no answer"))
             continue
         try:
-            out.append(Parsed(it, text, get_task(it.task).parse(text, it.meta)))
+            out.append(Parsed(it, text, read(text, it.task, it.meta, reading)))
         except ParseError as exc:
             out.append(Parsed(it, text, None, f"ParseError: {exc}"))
         except Exception as exc:  # a task bug on odd output must not end a long run; it is counted and shown
@@ -106,15 +107,22 @@ def _own_score(bench: Benchmark, u: Unit) -> float:
 
 
 def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dict[str, str | None],
-                    n_worst: int = 3, errors: dict[str, str] | None = None) -> tuple[dict[str, Any], list[Parsed]]:
-    """Score, parse failures, per-template breakdown and the worst answers of one benchmark."""
-    parsed = parse_answers(items, answers, errors)
+                    n_worst: int = 3, errors: dict[str, str] | None = None,
+                    reading: str = "flexible") -> tuple[dict[str, Any], list[Parsed]]:
+    """Score, parse failures, per-template breakdown and the worst answers of one benchmark, under ``reading``
+    (the headline), with the other reading's headline score and parse failures beside it (``readings``)."""
+    parsed = parse_answers(items, answers, errors, reading)
     units = units_of(bench, parsed)
     res = score_units(bench, units)
+    main = bench.metric_names[0]
+    readings = {reading: {"score": res["score"], "parse_failures": sum(p.pred is None for p in parsed)}}
+    for other in (r for r in READINGS if r != reading):
+        op = parse_answers(items, answers, errors, other)
+        readings[other] = {"score": metric_scores([main], units_of(bench, op))[main]["score"],
+                           "parse_failures": sum(p.pred is None for p in op)}
     by_template: dict[str, list[Unit]] = defaultdict(list)
     for u in units:
         by_template[u.parsed[0].item.template_id].append(u)
-    main = bench.metric_names[0]
     per_template = {t: {"score": metric_scores([main], us)[main]["score"], "n": len(us)}
                     for t, us in sorted(by_template.items())}
     ranked = sorted(((_own_score(bench, u), i, u) for i, u in enumerate(units)), key=lambda t: (t[0], t[1]))
@@ -131,6 +139,7 @@ def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dic
     failures = [p for p in parsed if p.pred is None]
     res.update(
         task=bench.task, dataset=bench.dataset, split=bench.split, metric=main, lang=bench.lang,
+        reading=reading, readings=readings,
         n_items=len(parsed), n_documents=len({p.item.document_id for p in parsed}),
         parse_failures=len(failures), parse_failure_examples=[
             {"id": p.item.id, "answer": (p.answer or "")[:300], "error": p.error} for p in failures[:3]],

@@ -116,3 +116,37 @@ def test_failed_conversion_leaves_nothing(tmp_path):
     with pytest.raises(DataError, match=r"t\.txt:7: mention 'Bad' at \[0,99\]"):
         convert.convert_all(tmp_path / "data", out, progress=False, catalog=cat)
     assert sorted(p.name for p in tmp_path.iterdir()) == ["cat", "data"]  # no corpus, no temp folder
+
+
+def test_every_count_difference_is_explained_by_its_entry(shared_corpus):
+    """Converted counts equal the catalog's published split sizes, or the entry's count_notes says why."""
+    checks = read_json(shared_corpus / "manifest.json")["count_check"]
+    unexplained = {name: [r for r in rows if not r["note"]] for name, rows in checks.items()}
+    assert {k: v for k, v in unexplained.items() if v} == {}
+    assert "bc5cdr" not in checks and checks["hallmarks_of_cancer"][0]["kind"] == "differs"
+
+
+def test_count_check_reports_each_difference_without_failing(shared_datasets, tmp_path, capsys):
+    import yaml
+
+    from taiyi.sources import counts
+
+    entry = dict(get_entry("ncbi_disease").data, name="toy", path="NCBI-disease",
+                 splits={"train": 593, "dev": 100, "test": 100, "extra_split": 7},
+                 count_notes={"extra_split": "never released"})
+    cat_dir = tmp_path / "cat"
+    cat_dir.mkdir()
+    (cat_dir / "toy.yaml").write_text(yaml.safe_dump(entry))
+    cat = Catalog.from_dirs(cat_dir)
+    summary = convert.convert_all(shared_datasets, tmp_path / "c", progress=True, catalog=cat)
+    assert summary["converted"]["toy"] == {"train": 592, "dev": 100, "test": 100}
+    rows = summary["count_check"]["toy"]
+    assert sorted((r["split"], r["kind"], r["converted"], r["published"], r["note"]) for r in rows) == [
+        ("extra_split", "missing", None, 7, "never released"), ("train", "differs", 592, 593, None)]
+    assert read_json(tmp_path / "c" / "manifest.json")["count_check"]["toy"] == rows
+    out = capsys.readouterr().out
+    assert "count differs toy/train: converted 592, catalog 593 (-1, -0.2%)" in out
+    assert "count toy: extra_split not converted, catalog 7 (accepted: never released)" in out
+    assert "counts: 0 of 1 dataset(s) match the catalog's split sizes; 1 differ (2 split(s); 0 dataset(s)" in out
+    unl = counts.compare(cat.get("toy"), {"train": 593, "dev": 100, "test_unlabelled": 100})
+    assert [r["split"] for r in unl] == ["extra_split"]  # test_unlabelled stands for test

@@ -3,7 +3,8 @@
 Why: the one command a researcher runs after downloading datasets. For each catalog entry it runs the
 entry's reader on ``<data root>/<path>``, stamps ``dataset``/``lang`` from the catalog, validates every
 record (taiyi.corpus.schema), and writes the corpus atomically with a manifest (inputs + sha256, counts,
-version). Datasets whose files are absent are skipped with a one-line reason.
+version). Datasets whose files are absent are skipped with a one-line reason. Converted counts are compared with
+the catalog's published split sizes; each difference is one warning line (``taiyi.sources.counts``).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from typing import Any, Iterable
 
 from taiyi.corpus.schema import assert_valid
 from taiyi.files import DataError, atomic_dir, dumps, manifest, read_json, sha256_file, write_json
+from taiyi.sources import counts as count_check
 from taiyi.sources.catalog import MINI_ROOT, Catalog, Entry, load_catalog, load_mini_catalog
 from taiyi.sources.registry import get_reader
 
@@ -111,7 +113,8 @@ def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | 
                 *, catalog: Catalog | None = None, parquet: bool = False) -> dict:
     """Convert every catalog dataset present under ``input_root`` into ``out`` (replaced atomically).
 
-    Returns ``{"converted": {name: {split: n}}, "skipped": {name: reason}, "seconds": s, "records": n}``.
+    Returns ``{"converted": {name: {split: n}}, "skipped": {name: reason}, "seconds": s, "records": n,
+    "count_check": {name: [rows of counts.compare]}}``.
     """
     catalog = catalog or load_catalog()
     input_root, out = Path(input_root), Path(out)
@@ -145,10 +148,11 @@ def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | 
             inputs[entry.name] = _inputs(input_paths(entry, folder))
             timings[entry.name] = time.perf_counter() - t1
         seconds = time.perf_counter() - t0
+        checks = count_check.check_all({e.name: e for e in entries}, converted)
         summary = {"converted": converted, "skipped": skipped, "seconds": round(seconds, 3),
-                   "records": sum(sum(c.values()) for c in converted.values())}
+                   "records": sum(sum(c.values()) for c in converted.values()), "count_check": checks}
         m = manifest("convert", [], config={"input_root": str(input_root), "names": sorted(wanted) if wanted else None,
-                                            "parquet": parquet}, counts=converted, skipped=skipped)
+                                            "parquet": parquet}, counts=converted, skipped=skipped, count_check=checks)
         m["inputs"] = [dict(i, dataset=name) for name, ins in inputs.items() for i in ins]
         write_json(tmp / "manifest.json", m)
     if progress:
@@ -167,17 +171,20 @@ def convert_dataset(name: str, input_dir: str | Path, out: str | Path, *, catalo
     with atomic_dir(out / entry.name) as tmp:
         _write_dataset(entry, splits, tmp, parquet)
     counts = {s: len(r) for s, r in splits.items()}
+    checks = count_check.check_all({entry.name: entry}, {entry.name: counts})
     mpath = out / "manifest.json"
     old = read_json(mpath) if mpath.exists() else {}
     all_counts = dict(old.get("counts", {}), **{entry.name: counts})
+    all_checks = {k: v for k, v in old.get("count_check", {}).items() if k != entry.name} | checks
     old_inputs = [i for i in old.get("inputs", []) if i.get("dataset") != entry.name]
     m = manifest("convert", [], config={"input_dir": str(folder), "dataset": entry.name, "parquet": parquet},
-                 counts=all_counts, skipped={k: v for k, v in old.get("skipped", {}).items() if k != entry.name})
+                 counts=all_counts, skipped={k: v for k, v in old.get("skipped", {}).items() if k != entry.name},
+                 count_check=all_checks)
     m["inputs"] = old_inputs + [dict(i, dataset=entry.name) for i in _inputs(input_paths(entry, folder))]
     write_json(mpath, m)
     if progress:
         print_summary({"converted": {entry.name: counts}, "skipped": {}, "seconds": round(time.perf_counter() - t0, 3),
-                       "records": sum(counts.values())}, {entry.name: time.perf_counter() - t0})
+                       "records": sum(counts.values()), "count_check": checks}, {entry.name: time.perf_counter() - t0})
     return counts
 
 
@@ -229,6 +236,13 @@ def print_summary(summary: dict, timings: dict[str, float] | None = None) -> Non
         table.add_row(name, *[f"{counts[s]:,}" if s in counts else "" for s in splits],
                       f"{(timings or {}).get(name, 0):.2f}")
     console.print(table)
+    checks = summary.get("count_check", {})
+    for name, rows in checks.items():
+        for accepted, line in count_check.report_lines(name, rows):
+            console.print(f"[dim]count {line}[/]" if accepted else f"[yellow]count differs[/] {line}",
+                          highlight=False, soft_wrap=True)
+    if summary["converted"]:
+        console.print(count_check.summary_line(summary["converted"], checks), highlight=False, soft_wrap=True)
     not_yet = [n for n, r in summary["skipped"].items() if r.startswith("not yet supported")]
     for name, reason in summary["skipped"].items():
         if not reason.startswith("not yet supported"):

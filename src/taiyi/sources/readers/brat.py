@@ -29,7 +29,8 @@ _WS = re.compile(r"\s")
 def mention_matches(texts: list[str], mention: str, covered: str = "") -> bool:
     """Whether a T line's mention is its fragments' text. Why more than one rule: brat joins discontinuous
     fragments with one space, other tools with nothing or with the text between them (``covered``), and a
-    line break or tab inside a span is written as a space. Every character must still match."""
+    line break or tab inside a span is written as a space. Every character must still match (under the
+    last rule, where inner fragment boundaries are not visible, only the outer ones are checked)."""
     frags = [_WS.sub(" ", t) for t in texts]
     return _WS.sub(" ", mention) in (" ".join(frags), "".join(frags), _WS.sub(" ", covered))
 

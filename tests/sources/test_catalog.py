@@ -123,7 +123,7 @@ def test_packaged_catalog_has_no_broken_entry():
     ({"reader": {"name": "pubtator", "options": {}}}, r"reader.options: reader 'pubtator' needs option\(s\) files"),
     ({"reader": {"name": "pubtator", "opts": {}}}, r"unknown field 'reader.opts'; allowed: name, options"),
     ({"reader": {"name": "delimited", "options": {"file": "x.tsv"}}},  # a reader with a pydantic options model
-     r"reader.options: reader 'delimited' options: .*unknown option 'file'; accepted: .*files"),
+     r"reader.options.file: unknown option of reader 'delimited' \(did you mean 'files'\?\); accepted: .*files"),
 ])
 def test_broken_entry_is_one_line_naming_file_and_field(tmp_path, change, expected):
     f = _write(tmp_path, dict(get_entry("bc5cdr").data, name="toy", **change))

@@ -4,13 +4,14 @@ checks, and option errors that name the accepted options."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
 from taiyi.corpus.schema import validate_records
 from taiyi.files import DataError
 from taiyi.sources.fieldmap import accepted_options
-from taiyi.sources.registry import get_reader
+from taiyi.sources.registry import get_reader, option_problems
 
 
 def _csv(tmp_path, name="pairs.csv", text="category,q1,q2,label\nflu,Is flu bad?,Is influenza bad?,1\nflu,Flu?,Cold?,0\n"):
@@ -96,17 +97,18 @@ def test_json_lines_read_as_json_hint_jsonl(tmp_path):
 
 
 OPTION_ERRORS = [
-    ("delimited", {**BASE, "file": "x.csv"}, r"unknown option 'file'; accepted: .*\bfiles\b"),
-    ("delimited", {**BASE, "delimter": "\t"}, r"unknown option 'delimter'; accepted: .*\bdelimiter\b"),
-    ("delimited", {**BASE, "quoting": "all"}, r"quoting: Input should be 'minimal' or 'none'"),
-    ("delimited", {**BASE, "schema": "kb"}, r"schema: Input should be 'pairs', 'text', 'qa' or 't2t'"),
+    ("delimited", {**BASE, "file": "x.csv"},
+     r"reader\.options\.file: unknown option of reader 'delimited' \(did you mean 'files'\?\); accepted: .*\bfiles\b"),
+    ("delimited", {**BASE, "delimter": "\t"}, r"options\.delimter: unknown .*did you mean 'delimiter'"),
+    ("delimited", {**BASE, "quoting": "all"}, r"options\.quoting: Input should be 'minimal' or 'none' \(got 'all'\)"),
+    ("delimited", {**BASE, "schema": "kb"}, r"options\.schema: Input should be 'pairs', 'text', 'qa' or 't2t'"),
     ("delimited", {**BASE, "fields": {"text_1": "q1", "txt_2": "q2"}}, r"\['txt_2'\] are not pairs fields; accepted"),
-    ("delimited", {**BASE, "fields": {"text_1": "q1"}}, r"schema pairs needs fields \['text_2'\]"),
+    ("delimited", {**BASE, "fields": {"text_1": "q1"}}, r"reader\.options: schema pairs needs fields \['text_2'\]"),
     ("delimited", {**BASE, "numeric": ["score"]}, r"numeric names \['score'\], which are not in fields"),
-    ("delimited", {**BASE, "header": True, "columns": ["a"]}, r"columns is for headerless files"),
-    ("delimited", {"schema": "pairs", "fields": BASE["fields"]}, r"options: files: Field required"),
-    ("json_records", {**BASE, "record": "data"}, r"unknown option 'record'; accepted: .*\brecords\b"),
-    ("json_records", {**BASE, "jsonl": "maybe"}, r"jsonl: Input should be a valid boolean"),
+    ("delimited", {**BASE, "header": True, "columns": ["a"]}, r"columns names the columns of a headerless file"),
+    ("delimited", {"schema": "pairs", "fields": BASE["fields"]}, r"options\.files: Field required"),
+    ("json_records", {**BASE, "record": "data"}, r"options\.record: unknown .*did you mean 'records'"),
+    ("json_records", {**BASE, "jsonl": "maybe"}, r"options\.jsonl: Input should be a valid boolean"),
 ]
 
 
@@ -116,7 +118,8 @@ def test_option_errors_are_one_line_and_list_accepted(tmp_path, reader, options,
     _csv(tmp_path)
     with pytest.raises(DataError, match=message) as err:
         list(get_reader(reader)(tmp_path, **options))
-    assert str(err.value).startswith(f"reader {reader!r} options")
+    assert str(err.value).startswith(f"reader {reader!r}: reader.options")
+    assert any(re.search(message, p) for p in option_problems(reader, options))  # caught when the catalog loads
 
 
 @pytest.mark.parametrize("reader", ["delimited", "json_records"])

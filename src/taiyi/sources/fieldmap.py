@@ -10,6 +10,7 @@ option names the accepted ones instead of surfacing as a ``TypeError`` deep in a
 
 from __future__ import annotations
 
+import difflib
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
@@ -17,7 +18,7 @@ from typing import Any, Literal, TypeVar, Union
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
 from taiyi.corpus.schema import SCHEMA_KEYS, new_record
-from taiyi.files import DataError, validation_message
+from taiyi.files import DataError
 
 M = TypeVar("M", bound=BaseModel)
 Spec = Union[str, int]  # a column name/index, a JSON path or an XML path, by reader
@@ -47,34 +48,37 @@ def _model_at(model: type[BaseModel], loc: tuple) -> type[BaseModel] | None:
     return model
 
 
-def parse_options(model: type[M], reader: str, options: dict[str, Any]) -> M:
-    """Validated options of ``reader``; an unknown option lists the accepted ones (DataError, one line each)."""
-    where = f"reader {reader!r} options"
+def option_errors(model: type[BaseModel], reader: str, options: Any) -> list[str]:
+    """Problems of a reader's options, one phrase each in the catalog's style (``reader.options.<key>: ...``);
+    an unknown option names the accepted ones and the closest match."""
     if not isinstance(options, dict):
-        raise DataError(f"{where}: expected a mapping, got {type(options).__name__}")
+        return [f"reader.options: expected a mapping, got {type(options).__name__}"]
     try:
-        return model.model_validate(options)
+        model.model_validate(options)
     except ValidationError as exc:
-        lines = []
+        out = []
         for err in exc.errors():
-            loc = tuple(err["loc"])
+            loc = ".".join(["reader.options", *map(str, err["loc"])])
             if err["type"] == "extra_forbidden":
-                inner = _model_at(model, loc[:-1])
-                accepted = f"; accepted: {', '.join(accepted_options(inner))}" if inner else ""
-                lines.append(f"{where}: unknown option {'.'.join(map(str, loc))!r}{accepted}")
+                inner = _model_at(model, tuple(err["loc"])[:-1])
+                accepted = accepted_options(inner) if inner else []
+                close = difflib.get_close_matches(str(err["loc"][-1]), accepted, n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                out.append(f"{loc}: unknown option of reader {reader!r}{hint}; accepted: {', '.join(accepted)}")
             else:
-                lines.append(validation_message(_One(err), where))
-        raise DataError("\n".join(lines)) from None
+                msg = err["msg"].removeprefix("Value error, ")
+                got = f" (got {err['input']!r:.80})" if err["type"] != "value_error" and "input" in err else ""
+                out.append(f"{loc}: {msg}{got}")
+        return out
+    return []
 
 
-class _One:
-    """One pydantic error in the shape ``validation_message`` reads."""
-
-    def __init__(self, err: dict):
-        self._err = err
-
-    def errors(self) -> list[dict]:
-        return [self._err]
+def parse_options(model: type[M], reader: str, options: dict[str, Any]) -> M:
+    """Validated options of ``reader``, or DataError with one line per problem (see ``option_errors``)."""
+    errs = option_errors(model, reader, options)
+    if errs:
+        raise DataError("\n".join(f"reader {reader!r}: {e}" for e in errs))
+    return model.model_validate(options)
 
 
 def options_model(model: type[BaseModel]) -> Callable:

@@ -68,16 +68,11 @@ def option_problems(name: str, options: dict) -> list[str]:
         accepted, required, any_kw = reader_parameters(name)
     except KeyError:
         return [f"reader.name {name!r} is not a registered reader; known: {', '.join(reader_names())}"]
-    model = getattr(get_reader(name), "options_model", None)  # a reader that declares a pydantic options model
-    if model is not None:
-        from taiyi.files import DataError
-        from taiyi.sources.fieldmap import parse_options
+    model = getattr(get_reader(name), "options_model", None)
+    if model is not None:  # a reader taking **options declares them as a pydantic model (taiyi.sources.fieldmap)
+        from taiyi.sources.fieldmap import option_errors
 
-        try:
-            parse_options(model, name, options)
-        except DataError as exc:
-            return [f"reader.options: {line}" for line in str(exc).splitlines()]
-        return []
+        return option_errors(model, name, options)
     out = []
     for key in options:
         if key not in accepted and not any_kw:

@@ -14,6 +14,8 @@ import io
 from pathlib import Path
 from typing import Iterator, Literal
 
+from pydantic import model_validator
+
 from taiyi.files import DataError
 from taiyi.sources.fieldmap import MappedOptions, Spec, _specs, options_model, parse_options, rows_to_records
 from taiyi.sources.registry import register_reader
@@ -29,6 +31,12 @@ class DelimitedOptions(MappedOptions):
     columns: list[str] | None = None  # column names of a headerless file
     quoting: Literal["minimal", "none"] = "minimal"  # "none": quotes are text (TSV that never quotes)
     skip_blank: bool = True  # rows whose cells are all empty are not items
+
+    @model_validator(mode="after")
+    def _columns_only_without_header(self) -> "DelimitedOptions":
+        if self.header and self.columns:
+            raise ValueError("columns names the columns of a headerless file; with header: true the first row does")
+        return self
 
 
 def all_specs(opts: MappedOptions) -> list[Spec]:
@@ -68,9 +76,6 @@ def read_rows(path: Path, opts: DelimitedOptions) -> Iterator[tuple[int, list[st
 def read_delimited(root: Path, **options) -> Iterator[dict]:
     """One record per row of each split's file(s) (see ``DelimitedOptions`` and ``fieldmap.MappedOptions``)."""
     opts = parse_options(DelimitedOptions, READER, options)
-    if opts.header and opts.columns:
-        raise DataError(f"reader {READER!r} options: columns is for headerless files; with header: true "
-                        f"the first row names the columns")
     for split, paths in opts.split_files(root):
         yield from rows_to_records(opts, split, _rows(paths, opts))
 

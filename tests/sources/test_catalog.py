@@ -152,3 +152,16 @@ def test_user_catalogs_from_env_and_cli(tmp_path, monkeypatch):
         catalog.use_catalogs([])
     monkeypatch.delenv("TAIYI_CATALOG")
     assert "mine" not in load_catalog()
+
+
+def test_the_docs_user_catalog_entry_loads(tmp_path, monkeypatch):
+    """docs/extending.md's example entry, saved in a user catalog folder, loads as written."""
+    import re
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
+    block = re.findall(r"```yaml\n(.*?)```", doc, flags=re.S)[0]
+    data = yaml.safe_load(block)
+    (tmp_path / f"{data['name']}.yaml").write_text(block, encoding="utf-8")
+    monkeypatch.setenv("TAIYI_CATALOG", str(tmp_path))
+    cat = load_catalog()
+    assert cat.problems() == [] and cat.get("my_ner_corpus").count_notes == data["count_notes"]

@@ -175,3 +175,19 @@ def test_cli_download_credentialed_and_unpinned(server, tmp_path):
     assert res.exit_code == 1 and "medal: no pinned download" in res.output
     res = runner.invoke(app, ["datasets", "download", "--cache-dir", str(tmp_path)])
     assert res.exit_code == 2
+
+
+def test_the_docs_pin_examples_validate():
+    """docs/extending.md's download pins are valid pins (and the renamed file maps to its origin path)."""
+    import re
+
+    import yaml
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### Let `taiyi datasets download` fetch it"):]
+    public, credentialed = (dl.Pin.model_validate(yaml.safe_load(b))
+                            for b in re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[:2])
+    urls = {j.rel: j.url for j in dl.jobs(public)}
+    assert urls["test.PubTator"].endswith("/example-org/my-corpus/0123456789abcdef0123456789abcdef01234567/"
+                                          "release/test_final.PubTator")
+    assert urls["train.PubTator"].endswith("/data/train.PubTator") and credentialed.access == "credentialed"

@@ -207,3 +207,32 @@ def validation_message(exc, where: str) -> str:
         got = repr(e.get("input"))
         lines.append(f"{where}: {loc}: {e['msg']} (got {got[:80]})")
     return "\n".join(lines)
+
+
+def shard_name(path: str | Path, index: int, total: int) -> Path:
+    """``stage2.jsonl`` -> ``stage2-00003-of-00012.jsonl`` (the names ``expand_shards`` finds)."""
+    path = Path(path)
+    return path.with_name(f"{path.stem}-{index:05d}-of-{total:05d}{path.suffix}")
+
+
+def expand_shards(path: str | Path) -> list[Path]:
+    """The files of one logical JSONL: ``path`` itself, or its shards ``<stem>-NNNNN-of-MMMMM<suffix>`` in order.
+
+    Why: a large build writes shards; every reader takes the logical name (``instructions/stage2.jsonl``) so
+    recipes and commands stay the same at any size. A shard set with a missing member is an error.
+    """
+    import re
+
+    path = Path(path)
+    if path.is_file():
+        return [path]
+    pat = re.compile(rf"^{re.escape(path.stem)}-(\d{{5}})-of-(\d{{5}}){re.escape(path.suffix)}$")
+    found = sorted((int(m.group(1)), int(m.group(2)), p) for p in (path.parent.glob(f"{path.stem}-*")
+                                                                      if path.parent.is_dir() else [])
+                   if (m := pat.match(p.name)))
+    if not found:
+        raise DataError(f"{path}: instructions file not found (nor its shards {path.stem}-NNNNN-of-MMMMM{path.suffix})")
+    totals = {t for _, t, _ in found}
+    if len(totals) != 1 or [i for i, _, _ in found] != list(range(totals.pop())):
+        raise DataError(f"{path}: incomplete or mixed shard set: {[p.name for _, _, p in found][:6]}")
+    return [p for _, _, p in found]

@@ -20,6 +20,7 @@ def train_command(
     overwrite: bool = typer.Option(False, "--overwrite", help="Start over, replacing an existing run's checkpoints and outputs (never done without this flag)."),
     set_: Optional[List[str]] = typer.Option(None, "--set", help="Override a recipe key, dotted: --set stages.stage1.epochs=1 (repeatable)."),
     progress: bool = typer.Option(True, "--progress/--no-progress", help="Show progress bars."),
+    num_proc: Optional[int] = typer.Option(None, "--num-proc", "-j", help="Processes that tokenize a stage into its token cache (default: the recipe's num_proc)."),
 ) -> None:
     """Two-stage (Q)LoRA instruction tuning; writes runs/<name>/<stage>/{adapter/, train_log.jsonl, loss.png, config.yaml}.
 
@@ -37,7 +38,10 @@ def train_command(
     if stage not in (*STAGES, "all"):
         raise typer.BadParameter("--stage must be stage1, stage2 or all")
     try:
-        recipe = load_recipe(config, parse_set_options(set_))
+        overrides = parse_set_options(set_)
+        if num_proc is not None:
+            overrides["num_proc"] = num_proc
+        recipe = load_recipe(config, overrides)
         paths = run_training(recipe, stages=None if stage == "all" else (stage,), resume=resume,
                              overwrite=overwrite, progress=progress)
     except DataError as exc:

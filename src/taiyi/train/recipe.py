@@ -17,6 +17,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from taiyi.files import DataError
+from taiyi.instructions.epoch_mix import EpochMix
 
 STAGES = ("stage1", "stage2")
 SCHEDULERS = ("constant_with_warmup", "constant", "linear", "cosine", "cosine_with_restarts", "polynomial",
@@ -40,6 +41,7 @@ class StageSpec(_Strict):
     epochs: float = Field(1.0, gt=0)
     max_steps: int = -1  # > 0 caps the stage (tests, smoke runs); -1: run the epochs
     learning_rate: float | None = Field(None, gt=0)  # None: the recipe's
+    mix: EpochMix | None = None  # weights/caps per dataset or task, resampled each epoch (instructions.epoch_mix)
 
     @field_validator("max_steps")
     @classmethod
@@ -80,6 +82,8 @@ class Recipe(_Strict):
     chat_format: str = "auto"  # auto (the tokenizer's template decides) | a chat family | eod (Taiyi-1 layout)
     thinking: bool = False  # train reasoning blocks (families that have them); default: trained without
     max_length: int = Field(1024, ge=16)
+    num_proc: int = Field(1, ge=1)  # processes that tokenize a stage into its token cache
+    token_cache: str | None = None  # folder of the token caches; None: <output_dir>/token-cache
     packing: bool = True
     finetune: Literal["lora", "full"] = "lora"
     quantization: Literal["none", "4bit"] = "none"
@@ -133,6 +137,10 @@ class Recipe(_Strict):
     def run_dir(self) -> Path:
         return Path(self.output_dir) / self.name
 
+    @property
+    def token_cache_dir(self) -> Path:
+        return Path(self.token_cache) if self.token_cache else Path(self.output_dir) / "token-cache"
+
     def to_dict(self) -> dict:
         return self.model_dump(mode="json")
 
@@ -174,7 +182,7 @@ def _fields_at(loc: tuple) -> list[str]:
         if f is None:
             break
         ann = f.annotation
-        for cand in (LoraSpec, TinyModelSpec, StageSpec):
+        for cand in (LoraSpec, TinyModelSpec, StageSpec, EpochMix):
             if ann is cand or cand in getattr(ann, "__args__", ()):
                 model = cand
     return sorted(getattr(model, "model_fields", {}))

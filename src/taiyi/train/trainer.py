@@ -178,6 +178,22 @@ def training_arguments(rec: Recipe, stage: str, spec: StageSpec, out: Path):
     )
 
 
+def stage_mix(spec: StageSpec):
+    """The stage's per-epoch mix: the recipe's ``mix``, else the build's ``<data stem>.mix.json``, else None."""
+    from taiyi.files import read_json
+    from taiyi.instructions.epoch_mix import EpochMix
+
+    if spec.mix is not None:
+        return spec.mix
+    side = Path(spec.data).with_name(Path(spec.data).stem + ".mix.json")
+    if side.is_file():
+        try:
+            return EpochMix.model_validate(read_json(side))
+        except ValueError as exc:
+            raise DataError(f"{side}: {str(exc).splitlines()[0]}") from None
+    return None
+
+
 def write_loss_plot(log: list[dict], path: Path, title: str) -> None:
     """loss.png (training loss per step) with matplotlib's Agg backend, written atomically."""
     import matplotlib
@@ -202,8 +218,10 @@ def write_loss_plot(log: list[dict], path: Path, title: str) -> None:
 def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = None, resume: bool = False,
               callbacks: list | None = None, progress: bool = True) -> dict:
     """Train one stage; returns its output paths. See the module docstring for the layout."""
-    from taiyi.train.chat_format import ChatEncoder, encode_file, save_chat_assets
+    from taiyi.train.chat_format import ChatEncoder, save_chat_assets
     from taiyi.train.packing import make_collator
+    from taiyi.train.sampling import EpochMixSampler, epoch_plan, stage_trainer
+    from taiyi.train.token_cache import CachedExamples, open_cache
 
     spec = rec.stages.get(stage)
     if spec is None or not spec.data:
@@ -225,18 +243,25 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
 
     tok = load_tokenizer(rec, base)
     encoder = ChatEncoder(tok, rec.max_length, rec.chat_format, thinking=rec.thinking)
-    examples, stats = encode_file(spec.data, encoder, progress=progress)
-    if not examples:
+    cache, hit = open_cache(spec.data, encoder, rec.token_cache_dir, num_proc=rec.num_proc, progress=progress)
+    stats = cache.stats
+    if not len(cache):
         raise DataError(f"{spec.data}: no trainable records (stats: {stats.as_dict()})")
     _say(f"[{stage}] {spec.data}: {stats.kept}/{stats.seen} records kept, {stats.truncated} prompt-truncated, "
          f"dropped {dict(stats.dropped) or 0}; {stats.tokens} tokens, {stats.supervised_tokens} supervised "
-         f"(chat format {encoder.family.name})")
+         f"(chat format {encoder.family.name}); token cache {'reused' if hit else 'written'}: {cache.dir}")
+    examples = CachedExamples(cache)
+    mix = stage_mix(spec)
+    plan = epoch_plan(mix, cache, rec.seed) if mix else None
+    sampler = EpochMixSampler(plan) if plan else None
+    if plan:
+        _say(f"[{stage}] weighted mix by {mix.by}: {len(plan)} of {len(cache)} examples per epoch, resampled each epoch")
 
     model = load_model(rec, base, init_from)
     args = training_arguments(rec, stage, spec, out)
     args.disable_tqdm = not progress
     use_fa = rec.attn_implementation.startswith("flash_attention")
-    trainer_cls = marking_trainer()
+    trainer_cls = stage_trainer(marking_trainer(), sampler)
     trainer_cls.keep_checkpoints = rec.save_total_limit
     trainer = trainer_cls(model=model, args=args, train_dataset=examples, processing_class=tok,
                           data_collator=make_collator(tok, rec.packing, flash_attn_kwargs=use_fa),
@@ -263,7 +288,9 @@ def run_stage(rec: Recipe, stage: str, *, base: str, init_from: str | None = Non
         with atomic_path(out / "config.yaml") as tmp:
             tmp.write_text(yaml.safe_dump(cfg, sort_keys=False, allow_unicode=True), encoding="utf-8")
         write_json(out / "manifest.json", manifest(f"train:{stage}", [spec.data], cfg,
-                                                   encode_stats=stats.as_dict(), train_metrics=result.metrics))
+                                                   encode_stats=stats.as_dict(), token_cache=str(cache.dir),
+                                                   token_cache_hit=hit, mix=plan.report(math.ceil(spec.epochs))
+                                                   if plan else None, train_metrics=result.metrics))
         paths.update({name: str(out / name), "train_log": str(out / "train_log.jsonl"),
                       "loss_png": str(out / "loss.png"), "config": str(out / "config.yaml")})
     return paths

@@ -68,6 +68,61 @@ def prefixes(local: str, origin: str) -> tuple[str, str] | None:
     return (lp + "/" if lp else ""), (op + "/" if op else "")
 
 
+ARCHIVES = (".tar.gz", ".tgz", ".zip")
+
+
+def archive_members(gdir: Path, blob: str, name: str) -> dict[str, str]:
+    """sha256 -> member name of every file in an archive blob ({} when it is not a readable archive)."""
+    import io
+    import tarfile
+    import zipfile
+
+    got = subprocess.run(["git", "--git-dir", str(gdir), "cat-file", "blob", blob], capture_output=True)
+    if got.returncode:  # not in the clone (a snapshot may leave out its largest files)
+        return {}
+    data, out = got.stdout, {}
+    try:
+        if name.endswith(".zip"):
+            with zipfile.ZipFile(io.BytesIO(data)) as z:
+                for m in z.namelist():
+                    if not m.endswith("/"):
+                        out.setdefault(hashlib.sha256(z.read(m)).hexdigest(), m)
+        else:
+            with tarfile.open(fileobj=io.BytesIO(data)) as t:
+                for m in t.getmembers():
+                    if m.isfile():
+                        out.setdefault(hashlib.sha256(t.extractfile(m).read()).hexdigest(), m.name)
+    except (tarfile.TarError, zipfile.BadZipFile, OSError):
+        return {}
+    return out
+
+
+def pin_archives(root: Path, folder: str, clones: Path, indexes, not_pinned: dict[str, str]) -> dict:
+    """Archive pins ({(repo, commit): [archive pin]}) for local files found inside an origin archive."""
+    found = defaultdict(list)
+    for repo, commit, idx in indexes:
+        gdir = git_dir(clones, repo)
+        for blob, paths in idx.items():
+            for path in (p for p in paths if p.endswith(ARCHIVES)):
+                members = archive_members(gdir, blob, path)
+                groups = defaultdict(dict)
+                for rel in list(not_pinned):
+                    sha = hashlib.sha256((root / folder / rel).read_bytes()).hexdigest()
+                    m = members.get(sha)
+                    if m and rel.endswith(m):
+                        groups[rel[: len(rel) - len(m)]][m] = sha
+                        del not_pinned[rel]
+                for into, ms in groups.items():
+                    data = subprocess.run(["git", "--git-dir", str(gdir), "cat-file", "blob", blob],
+                                          capture_output=True, check=True).stdout
+                    arc = {"from": path, "sha256": hashlib.sha256(data).hexdigest()}
+                    if into:
+                        arc["into"] = into
+                    arc["members"] = dict(sorted(ms.items()))
+                    found[repo, commit].append(arc)
+    return found
+
+
 def pin_folder(root: Path, folder: str, clones: Path) -> dict:
     origins = dict.fromkeys(ORIGIN.findall((root / folder / "SOURCE.md").read_text(encoding="utf-8")))
     indexes = [(repo, commit, blob_index(git_dir(clones, repo), commit)) for repo, commit in origins]
@@ -84,6 +139,9 @@ def pin_folder(root: Path, folder: str, clones: Path) -> dict:
         repo, commit, paths = hits[0]
         matched[repo, commit][rel] = best(rel, paths)
         sha256[rel] = hashlib.sha256(data).hexdigest()
+    archives = pin_archives(root, folder, clones, indexes, not_pinned) if not_pinned else {}
+    for key in archives:
+        matched.setdefault(key, {})
     sources = []
     for (repo, commit), files in matched.items():
         pairs = {rel: prefixes(rel, origin) for rel, origin in files.items()}
@@ -103,7 +161,10 @@ def pin_folder(root: Path, folder: str, clones: Path) -> dict:
         src = {"repo": repo, "commit": commit}
         if paths:
             src["paths"] = dict(sorted(paths.items()))
-        src["files"] = entry_files
+        if entry_files:
+            src["files"] = entry_files
+        if archives.get((repo, commit)):
+            src["archives"] = archives[repo, commit]
         sources.append(src)
     pin = {"path": folder, "sources": sources}
     if not_pinned:
@@ -127,7 +188,8 @@ def main() -> None:
         out.parent.mkdir(parents=True, exist_ok=True)
         head = f"# Download pins of {folder}: written by bench/pin_downloads.py from the files of ../shared/datasets\n"
         out.write_text(head + yaml.safe_dump(pin, allow_unicode=True, sort_keys=False, width=120), encoding="utf-8")
-        n = sum(len(s["files"]) for s in pin["sources"])
+        n = sum(len(s.get("files", {})) + sum(len(a["members"]) for a in s.get("archives", []))
+                for s in pin["sources"])
         print(f"{folder}: {n} file(s) pinned from {len(pin['sources'])} origin(s), "
               f"{len(pin.get('not_pinned', {}))} not pinned")
 

@@ -87,8 +87,9 @@ def test_every_pin_reproduces_the_reference_copy(shared_datasets):
             assert pin.how and not pin.sources
             continue
         for job in dl.jobs(pin):
-            assert sha256_file(shared_datasets / folder / job.rel) == job.sha256, (folder, job.rel)
-            n += 1
+            for rel, sha in [(rel, sha) for _, rel, sha in job.members] or [(job.rel, job.sha256)]:
+                assert sha256_file(shared_datasets / folder / rel) == sha, (folder, rel)
+                n += 1
     assert n > 30_000
 
 
@@ -191,3 +192,54 @@ def test_the_docs_pin_examples_validate():
     assert urls["test.PubTator"].endswith("/example-org/my-corpus/0123456789abcdef0123456789abcdef01234567/"
                                           "release/test_final.PubTator")
     assert urls["train.PubTator"].endswith("/data/train.PubTator") and credentialed.access == "credentialed"
+
+
+def _paramed_archive(shared_datasets, dest: Path, pin, corrupt: str = "") -> str:
+    """A .tar.gz of the real ParaMed documents under the pinned member names; returns its sha256."""
+    import io
+    import tarfile
+
+    arc = pin.sources[0].archives[0]
+    dest.parent.mkdir(parents=True, exist_ok=True)
+    with tarfile.open(dest, "w:gz") as t:
+        for member in arc.members:
+            data = (shared_datasets / "ParaMed-zh-en" / arc.into / member).read_bytes()
+            data = data + b"x" if member == corrupt else data
+            info = tarfile.TarInfo(member)
+            info.size = len(data)
+            t.addfile(info, io.BytesIO(data))
+    return sha256_file(dest)
+
+
+def test_archive_members_are_extracted_and_checked(server, tmp_path, shared_datasets):
+    """ParaMed's documents exist at the origin only inside data/manual_align_input.tar.gz: fetched, then each
+    pinned member extracted and checked; a changed member is an error and is not written."""
+    entry = get_entry("paramed")
+    pin = dl.load_pin(entry)
+    assert len(dl.jobs(pin, mirror=server.url)) == 25  # a mirror serves the extracted files
+    src = pin.sources[0]
+    server.root = tmp_path / "origin"
+    (server.root / src.repo / src.commit / "data").mkdir(parents=True)
+    (server.root / src.repo / src.commit / "data" / "align.txt").write_bytes(
+        (shared_datasets / "ParaMed-zh-en" / "align.txt").read_bytes())
+    archive = server.root / src.repo / src.commit / src.archives[0].from_
+    sha = _paramed_archive(shared_datasets, archive, pin)
+    local = pin.model_copy(update={"sources": [src.model_copy(update={
+        "url": server.url + "/{repo}/{commit}/{path}",
+        "archives": [src.archives[0].model_copy(update={"sha256": sha})]})]})
+    res = dl.download(entry, tmp_path / "cache", pin=local)
+    assert (res.fetched, res.failed) == (25, ())
+    for rel in ("align.txt", "manual_align_input/doc1.zh", "manual_align_input/doc12.en"):
+        assert sha256_file(res.folder / rel) == sha256_file(shared_datasets / "ParaMed-zh-en" / rel)
+    assert dl.download(entry, tmp_path / "cache", pin=local).cached == 25
+    from taiyi.sources.convert import convert_dataset
+
+    assert convert_dataset("paramed", res.folder, tmp_path / "corpus", progress=False) == {"train": 998}
+
+    sha = _paramed_archive(shared_datasets, archive, pin, corrupt="doc3.en")
+    bad = local.model_copy(update={"sources": [local.sources[0].model_copy(update={
+        "archives": [src.archives[0].model_copy(update={"sha256": sha})]})]})
+    res = dl.download(entry, tmp_path / "cache2", pin=bad)
+    assert len(res.failed) == 1 and "member manual_align_input/doc3.en sha256 mismatch" in res.failed[0]
+    assert not (res.folder / "manual_align_input" / "doc3.en").exists()
+    assert (res.folder / "manual_align_input" / "doc3.zh").is_file()  # the members that match are written

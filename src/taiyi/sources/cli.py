@@ -166,7 +166,7 @@ def download_cmd(
         for e in entries:
             try:
                 pin = dl.load_pin(e)
-                n = len(dl.jobs(pin)) if pin is not None and pin.access == "public" else 0
+                n = sum(len(j.members) or 1 for j in dl.jobs(pin, mirror)) if pin and pin.access == "public" else 0
                 task = bar.add_task(e.name, total=n, mb=0.0)
                 res = dl.download(e, cache, mirror=mirror, workers=workers,
                                   progress=lambda _n, k, b, t=task: bar.update(t, completed=k, mb=b / 1e6))

@@ -21,7 +21,7 @@ from typing import Callable, Literal, Optional, Union
 from urllib.parse import quote
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from taiyi.files import DataError, sha256_file, validation_message
 from taiyi.sources.catalog import Entry
@@ -41,9 +41,34 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", strict=True)
 
 
+SHA256 = r"^[0-9a-f]{64}$"
+
+
+def _safe(paths: dict[str, object]) -> dict[str, object]:
+    """Local paths stay inside the data folder: relative, without '..'."""
+    bad = [p for p in paths if p.startswith("/") or ".." in p.split("/")]
+    if bad:
+        raise ValueError(f"paths must be relative and stay inside the folder, got {bad}")
+    return paths
+
+
 class FilePin(_Strict):
-    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+    sha256: str = Field(pattern=SHA256)
     from_: str = Field(alias="from", description="path in the origin repository, when not given by `paths`")
+
+
+class ArchivePin(_Strict):
+    """Files that the origin ships only inside a .tar.gz/.tgz/.zip: the archive and each listed member, pinned."""
+
+    from_: str = Field(alias="from", description="the archive's path in the origin repository")
+    sha256: str = Field(pattern=SHA256)
+    into: str = ""  # local folder prefix the members are written under
+    members: dict[str, str]  # member name in the archive -> its sha256
+
+    @field_validator("members")
+    @classmethod
+    def _inside(cls, v: dict) -> dict:
+        return _safe(v)
 
 
 class Source(_Strict):
@@ -53,7 +78,13 @@ class Source(_Strict):
     commit: str = Field(pattern=r"^[0-9a-f]{40}$")
     url: str = RAW_URL  # {repo}, {commit} and {path} (the origin path, URL-quoted) are filled in
     paths: dict[str, str] = {}  # local path prefix -> origin path prefix (the longest matching prefix wins)
-    files: dict[str, Union[str, FilePin]]  # local path (under the data folder) -> sha256, or {sha256, from}
+    files: dict[str, Union[str, FilePin]] = {}  # local path (under the data folder) -> sha256, or {sha256, from}
+    archives: list[ArchivePin] = []
+
+    @field_validator("files")
+    @classmethod
+    def _inside(cls, v: dict) -> dict:
+        return _safe(v)
 
     def origin_path(self, local: str) -> str:
         pin = self.files[local]
@@ -77,8 +108,9 @@ class Pin(_Strict):
 @dataclass(frozen=True)
 class Job:
     url: str
-    rel: str  # path under the data folder
+    rel: str  # path under the data folder (an archive: its name under <cache>/datasets/.archives/<path>/)
     sha256: str
+    members: tuple[tuple[str, str, str], ...] = ()  # an archive's (member, local path, sha256)
 
 
 def pin_file(path: str) -> Path:
@@ -112,7 +144,50 @@ def jobs(pin: Pin, mirror: str | None = None) -> list[Job]:
             else:
                 url = src.url.format(repo=src.repo, commit=src.commit, path=quote(src.origin_path(rel)))
             out.append(Job(url, rel, sha))
+        for arc in src.archives:
+            members = tuple((m, arc.into + m, sha) for m, sha in arc.members.items())
+            if mirror:  # a mirror holds the extracted files
+                out += [Job(f"{mirror.rstrip('/')}/{quote(pin.path)}/{quote(rel)}", rel, sha) for _, rel, sha in members]
+                continue
+            url = src.url.format(repo=src.repo, commit=src.commit, path=quote(arc.from_))
+            out.append(Job(url, arc.from_.rsplit("/", 1)[-1], arc.sha256, members))
     return out
+
+
+def extract(job: Job, archive: Path, folder: Path) -> None:
+    """Write the job's members from the verified ``archive`` into ``folder``, each checked before its rename."""
+    import tarfile
+    import zipfile
+
+    def members():
+        if archive.name.endswith(".zip"):
+            with zipfile.ZipFile(archive) as z:
+                for m, rel, sha in job.members:
+                    yield z.read(m), rel, sha
+        else:
+            with tarfile.open(archive) as t:
+                for m, rel, sha in job.members:
+                    fh = t.extractfile(m)
+                    if fh is None:
+                        raise DownloadError(f"{job.url}: archive member {m!r} is not a file")
+                    yield fh.read(), rel, sha
+
+    bad = []
+    try:
+        for data, rel, sha in members():
+            got = hashlib.sha256(data).hexdigest()
+            if got != sha:
+                bad.append(f"member {rel} sha256 mismatch (pinned {sha[:12]}…, got {got[:12]}…)")
+                continue
+            dest = folder / rel
+            dest.parent.mkdir(parents=True, exist_ok=True)
+            tmp = dest.with_name(f".{dest.name}.taiyi-extract")
+            tmp.write_bytes(data)
+            os.replace(tmp, dest)
+    except (KeyError, OSError, tarfile.TarError, zipfile.BadZipFile) as exc:
+        raise DownloadError(f"{job.url}: cannot extract ({type(exc).__name__}: {exc})") from None
+    if bad:
+        raise DownloadError(f"{job.url}: {'; '.join(bad)}; not written")
 
 
 def default_cache() -> Path:
@@ -177,7 +252,7 @@ class Result:
 
 
 def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=None, workers: int = 4,
-             progress: Callable[[str, int, int], None] | None = None) -> Result:
+             progress: Callable[[str, int, int], None] | None = None, pin: Pin | None = None) -> Result:
     """Fetch every pinned file of ``entry`` into ``<cache>/datasets/<entry.path>``.
 
     Errors of single files are collected (``Result.failed``, one line each) so one dead link does not stop the
@@ -187,7 +262,7 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
 
     import httpx
 
-    pin = load_pin(entry)
+    pin = pin or load_pin(entry)
     if pin is None:
         raise DataError(f"{entry.name}: no pinned download (see {pin_file(entry.path)}); its homepage: "
                         f"{entry.data.get('homepage') or 'none listed'}")
@@ -206,15 +281,27 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
 
     def one(job: Job) -> None:
         partial = root / ".partial" / entry.path / (job.rel + ".part")
+        dest = res.folder / job.rel
+        n = len(job.members) or 1
         try:
-            got = fetch(client, job, res.folder / job.rel, partial, on_bytes=count)
+            if job.members:
+                if all((res.folder / rel).is_file() and sha256_file(res.folder / rel) == sha
+                       for _, rel, sha in job.members):
+                    got = False
+                else:
+                    dest = root / ".archives" / entry.path / job.rel
+                    fetch(client, job, dest, partial, on_bytes=count)
+                    extract(job, dest, res.folder)
+                    got = True
+            else:
+                got = fetch(client, job, dest, partial, on_bytes=count)
         except DownloadError as exc:
             with lock:
                 failed.append(str(exc))
             return
         with lock:
-            res.fetched += got
-            res.cached += not got
+            res.fetched += n if got else 0
+            res.cached += 0 if got else n
             if progress:
                 progress(entry.name, res.fetched + res.cached + len(failed), res.bytes)
 

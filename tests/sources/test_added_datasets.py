@@ -26,6 +26,12 @@ COUNTS = {
     # SOURCE.md says 24,999 / 4,999 because it took the first row for a header; the files have none (the README
     # and the catalog say 25,000 / 5,000, and the first row is sample GSM1452115, checked below)
     "geokhoj_v1": {"train": 25000, "test": 5000},
+    "Medication_QA": {"train": 690},
+    "meqsum": {"train": 1000},
+    "mediqa_rqe": {"train": 8588 - 1, "dev": 302, "test": 230},  # pair 5860 has an empty <faq>
+    # 34 training questions have no answer the reference judged correct (ReferenceScore >= 3), counted below
+    "mediqa_qa": {"train": 104 + 104 - 34, "dev": 25, "test": 150},
+    "LiveQA": {"test": 104},
 }
 
 
@@ -68,3 +74,28 @@ def test_field_mapping_on_real_rows(shared_datasets):
     biosses = read_dataset("biosses", shared_datasets)
     assert all(0 <= float(r["label"]) <= 4 for recs in biosses.values() for r in recs)
     assert biosses["train"][0]["id"] == "train-78"  # BLURB's pair_id column
+
+
+def test_xml_and_xlsx_datasets_on_real_files(shared_datasets):
+    import xml.etree.ElementTree as ET
+
+    root = shared_datasets / "mediqa_qa"
+    unanswered = sum(1 for f in ("MEDIQA2019-Task3-QA-TrainingSet1-LiveQAMed.xml", "MEDIQA2019-Task3-QA-TrainingSet2-Alexa.xml")
+                     for q in ET.parse(root / f).getroot().iter("Question")
+                     if not any(a.get("ReferenceScore") in ("3", "4") for a in q.iter("Answer")))
+    assert unanswered == 34
+    qa = read_dataset("mediqa_qa", shared_datasets)
+    first = qa["dev"][0]
+    assert first["id"] == "dev-2" and first["question"].startswith("about uveitis. IS THE UVEITIS")
+    assert first["answer"] and all("\t" not in a and "\n" not in a for a in first["answer"])  # whitespace collapsed
+    rqe = read_dataset("mediqa_rqe", shared_datasets)
+    assert {r["label"] for recs in rqe.values() for r in recs} == {"true", "false"}
+    assert Counter(r["label"] for r in rqe["train"]) == {"true": 4655 - 1, "false": 3933}
+    live = read_dataset("LiveQA", shared_datasets)["test"]
+    assert live[0]["id"] == "test-TQ1" and len(live[0]["answer"]) == 3
+    assert live[0]["question"] == "Noonan syndrome\nWhat are the references with noonan syndrome and polycystic renal disease"
+    meqsum = read_dataset("meqsum", shared_datasets)["train"]
+    assert (meqsum[0]["id"], meqsum[0]["text_2"]) == ("train-1-131188152.xml.txt", "Who manufactures cetirizine?")
+    assert meqsum[0]["text_1"].startswith("SUBJECT: who and where to get cetirizine")
+    med = read_dataset("Medication_QA", shared_datasets)["train"]
+    assert med[0]["question"] == "how does rivatigmine and otc sleep medicine interact" and med[0]["type"] == "free"

@@ -109,6 +109,10 @@ OPTION_ERRORS = [
     ("delimited", {"schema": "pairs", "fields": BASE["fields"]}, r"options\.files: Field required"),
     ("json_records", {**BASE, "record": "data"}, r"options\.record: unknown .*did you mean 'records'"),
     ("json_records", {**BASE, "jsonl": "maybe"}, r"options\.jsonl: Input should be a valid boolean"),
+    ("xlsx", {**BASE, "sheets": "QS"}, r"options\.sheets: unknown .*did you mean 'sheet'"),
+    ("xlsx", {**BASE, "constants": {"type": "free"}}, r"\['type'\] are not pairs fields"),
+    ("xml_records", BASE, r"options\.record: Field required"),
+    ("xml_records", {**BASE, "record": "pair", "collapse_space": True}, r"did you mean 'collapse_whitespace'"),
 ]
 
 
@@ -122,7 +126,7 @@ def test_option_errors_are_one_line_and_list_accepted(tmp_path, reader, options,
     assert any(re.search(message, p) for p in option_problems(reader, options))  # caught when the catalog loads
 
 
-@pytest.mark.parametrize("reader", ["delimited", "json_records"])
+@pytest.mark.parametrize("reader", ["delimited", "json_records", "xlsx", "xml_records"])
 def test_readers_expose_their_options_model(reader):
     model = get_reader(reader).options_model
     assert {"files", "schema", "fields", "id", "numeric", "label_map", "drop_empty"} <= set(accepted_options(model))

@@ -156,11 +156,13 @@ def _values(get: Getter, spec: Union[Spec, list[Spec]], strip: bool) -> list[str
     return out
 
 
-def rows_to_records(opts: MappedOptions, split: str, rows: Iterable[tuple[str, str, Getter]]) -> Iterator[dict]:
-    """Records of one split from ``(where, key, get)`` rows: ``where`` names file and line/row for errors,
-    ``key`` is the row's position (the id when no ``id`` column is given), ``get(spec)`` reads one value."""
+def rows_to_records(opts: MappedOptions, split: str, rows: Iterable[tuple[str, str, str, Getter]]) -> Iterator[dict]:
+    """Records of one split from ``(where, prefix, position, get)`` rows: ``where`` names file and line/row for
+    errors, ``prefix`` tells files of one split apart (their stem; "" when the split has one file), ``position``
+    is the row's place in its file (the id when no ``id`` is mapped), ``get(spec)`` reads one value.
+    Record ids are ``<split>-[<prefix>-]<id or position>``; ids must be unique within a split."""
     seen: dict[str, str] = {}
-    for where, key, get in rows:
+    for where, prefix, key, get in rows:
         fields: dict[str, Any] = {}
         for name, spec in opts.fields.items():
             vals = _values(get, spec, opts.strip)
@@ -184,12 +186,13 @@ def rows_to_records(opts: MappedOptions, split: str, rows: Iterable[tuple[str, s
         if opts.id is not None:
             ident = opts.join.join(_values(get, opts.id, True))
             if not ident:
-                raise DataError(f"{where}: empty id (column {opts.id!r})")
-            if ident in seen:
-                raise DataError(f"{where}: id {ident!r} repeats {seen[ident]}")
-            seen[ident] = where
+                raise DataError(f"{where}: empty id ({opts.id!r})")
         else:
             ident = key
+        ident = f"{prefix}-{ident}" if prefix else ident
+        if ident in seen:
+            raise DataError(f"{where}: id {ident!r} repeats {seen[ident]}")
+        seen[ident] = where
         doc = opts.join.join(_values(get, opts.document_id, True)) if opts.document_id is not None else ident
         yield new_record(opts.record_schema, id=f"{split}-{ident}", document_id=doc or ident, dataset=opts.dataset,
                          split=split, lang=opts.lang, **fields)

@@ -98,6 +98,6 @@ def _rows(paths: list[Path], opts: DelimitedOptions):
             where = f"{path}:{line}"
             if len(cells) < need:
                 raise DataError(f"{where}: {len(cells)} column(s), expected at least {need}")
-            key = str(line) if len(paths) == 1 else f"{path.stem}-{line}"
-            yield where, key, (lambda s, cells=cells: cells[index[s]])
+            prefix = path.stem if len(paths) > 1 else ""
+            yield where, prefix, str(line), (lambda s, cells=cells: cells[index[s]])
 

@@ -100,4 +100,4 @@ def _rows(paths: list[Path], opts: JsonOptions):
                 except ValueError as exc:
                     raise DataError(f"{where}: {exc}") from None
 
-            yield where, key if len(paths) == 1 else f"{path.stem}-{key}", get
+            yield where, path.stem if len(paths) > 1 else "", key, get

@@ -165,3 +165,40 @@ def test_the_docs_user_catalog_entry_loads(tmp_path, monkeypatch):
     monkeypatch.setenv("TAIYI_CATALOG", str(tmp_path))
     cat = load_catalog()
     assert cat.problems() == [] and cat.get("my_ner_corpus").count_notes == data["count_notes"]
+
+
+USER_READER = '''
+from taiyi.corpus.schema import new_record
+from taiyi.sources.registry import register_reader
+
+
+@register_reader("user_one_per_line")
+def read_one_per_line(root, *, files, dataset="", lang="en"):
+    for split, rel in files.items():
+        for i, line in enumerate((root / rel).read_text(encoding="utf-8").splitlines()):
+            yield new_record("text", id=f"{split}{i}", document_id=f"{split}{i}", dataset=dataset, split=split,
+                             lang=lang, text=line, labels=[])
+'''
+
+
+def test_user_reader_and_user_catalog_convert_without_touching_the_package(tmp_path, monkeypatch):
+    from taiyi.sources.convert import read_dataset
+
+    (tmp_path / "my_reader.py").write_text(USER_READER, encoding="utf-8")
+    (tmp_path / "cat").mkdir()
+    entry = {"name": "my_lines", "lang": "en", "paper_tasks": ["TC"], "tasks": ["cls"], "schema": "text",
+             "splits": {"train": 2}, "path": "my_lines", "status": "supported", "in_paper": False,
+             "reader": {"name": "user_one_per_line", "options": {"files": {"train": "train.txt"}}}}
+    _write(tmp_path / "cat", entry, name="my_lines")
+    (tmp_path / "data" / "my_lines").mkdir(parents=True)
+    (tmp_path / "data" / "my_lines" / "train.txt").write_text("Aspirin.\nInsulin.\n", encoding="utf-8")
+    monkeypatch.setenv("TAIYI_READERS", str(tmp_path / "my_reader.py"))
+    monkeypatch.setenv("TAIYI_CATALOG", str(tmp_path / "cat"))
+    assert load_catalog().problems() == []
+    recs = read_dataset("my_lines", tmp_path / "data")
+    assert [r["text"] for r in recs["train"]] == ["Aspirin.", "Insulin."]
+    _write(tmp_path / "cat", dict(entry, reader={"name": "user_one_per_line", "options": {"file": "x"}}),
+           name="my_lines")
+    problems = Catalog.from_dirs(tmp_path / "cat").problems()
+    assert len(problems) == 1 and "reader.options.file: unknown option of reader 'user_one_per_line' " \
+                                  "(did you mean 'files'?); accepted: files, dataset, lang" in problems[0]

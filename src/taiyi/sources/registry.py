@@ -2,13 +2,19 @@
 format therefore needs a catalog entry only, no code.
 
 A reader is ``fn(root: Path, **options) -> Iterator[dict]`` yielding unified records
-(``taiyi.corpus.schema``) with ``split`` set; ``root`` is the dataset's folder.
+(``taiyi.corpus.schema``) with ``split`` set; ``root`` is the dataset's folder. Readers outside the package (for a
+user catalog) are modules named in ``$TAIYI_READERS`` (dotted names or ``.py`` paths, separated by ``,`` or the OS
+path separator), imported with the built-in ones.
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
+import os
 import pkgutil
+import sys
+from pathlib import Path
 from typing import Callable, Iterator
 
 Reader = Callable[..., Iterator[dict]]
@@ -25,11 +31,33 @@ def register_reader(name: str) -> Callable[[Reader], Reader]:
     return deco
 
 
+ENV_VAR = "TAIYI_READERS"
+
+
+def _import_user(spec: str) -> None:
+    """A reader module by dotted name or ``.py`` path (registered as ``taiyi_user_readers.<stem>``)."""
+    if not (spec.endswith(".py") or os.sep in spec):
+        importlib.import_module(spec)
+        return
+    path = Path(spec).expanduser().resolve()
+    if not path.is_file():
+        raise ImportError(f"${ENV_VAR}: reader module {path} does not exist")
+    name = f"taiyi_user_readers.{path.stem}"
+    if name not in sys.modules:
+        s = importlib.util.spec_from_file_location(name, path)
+        mod = importlib.util.module_from_spec(s)
+        sys.modules[name] = mod
+        s.loader.exec_module(mod)
+
+
 def _load_all() -> None:
     import taiyi.sources.readers as pkg
 
     for mod in pkgutil.iter_modules(pkg.__path__):
         importlib.import_module(f"{pkg.__name__}.{mod.name}")
+    for spec in os.environ.get(ENV_VAR, "").replace(os.pathsep, ",").split(","):
+        if spec.strip():
+            _import_user(spec.strip())
 
 
 def get_reader(name: str) -> Reader:

@@ -84,3 +84,20 @@ def test_mix_order_survives_a_kill_and_the_cache_is_reused(tiny_recipe, tiny_mod
     a = load_file(tmp_path / "full" / "t" / "stage1" / "adapter" / "adapter_model.safetensors")
     b = load_file(tmp_path / "killed" / "t" / "stage1" / "adapter" / "adapter_model.safetensors")
     assert all(torch.equal(a[k], b[k]) for k in a)
+
+
+def test_stage_mix_from_the_recipe_or_the_builds_sidecar(tmp_path):
+    from taiyi.files import DataError, write_json
+    from taiyi.train.recipe import StageSpec
+    from taiyi.train.trainer import stage_mix
+
+    data = tmp_path / "stage2.jsonl"
+    assert stage_mix(StageSpec(data=str(data))) is None
+    write_json(tmp_path / "stage2.mix.json", {"by": "task", "caps": {"qa": 3}, "weights": {}, "epochs": 3})
+    assert stage_mix(StageSpec(data=str(data))).caps == {"qa": 3}
+    assert stage_mix(StageSpec(data=str(data), mix={"caps": {"a": 1}})).by == "dataset"  # the recipe wins
+    write_json(tmp_path / "stage2.mix.json", {"by": "lang"})
+    with pytest.raises(DataError, match="stage2.mix.json"):
+        stage_mix(StageSpec(data=str(data)))
+    with pytest.raises(DataError, match=r"stages.stage1.mix: unknown key\(s\) \['cap'\]"):
+        recipe_from_dict({"base_model": "x", "stages": {"stage1": {"data": "d", "mix": {"cap": {}}}}})

@@ -30,11 +30,13 @@ import orjson
 from tqdm import tqdm
 
 from taiyi.corpus.schema import validate_record
-from taiyi.files import DataError, atomic_dir, dumps, manifest, read_jsonl, read_jsonl_numbered, sha256_file, write_json
+from taiyi.files import (DataError, atomic_dir, dumps, manifest, read_jsonl, read_jsonl_numbered, sha256_file,
+                         shard_name, write_json)
 from taiyi.instructions import benchmarks as bm
 from taiyi.instructions.config import BuildConfig, load_config
 from taiyi.instructions.decontaminate import ContaminationIndex, record_text
 from taiyi.instructions.dedup import Deduplicator, minhash
+from taiyi.instructions.epoch_mix import EpochMix, EpochPlan
 from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
@@ -127,35 +129,63 @@ def _run_shard(args: tuple[DatasetPlan, str]) -> tuple[str, dict]:
 
 
 class _StageWriter:
-    def __init__(self, out: Path, stages: list[int]):
-        self.paths = {s: out / f"stage{s}.jsonl" for s in stages}
-        self.fhs = {s: open(p, "wb") for s, p in self.paths.items()}
+    """Streams each stage's records to ``stage<N>.jsonl``, or with ``shard_records`` to shards of that many
+    records named ``stage<N>-00000-of-000NN.jsonl`` (renamed once the count is known; ``files.expand_shards``
+    reads either as ``stage<N>.jsonl``). Counts per dataset and task feed the per-epoch mix report."""
+
+    def __init__(self, out: Path, stages: list[int], shard_records: int | None = None):
+        self.out, self.shard = out, shard_records
         self.counts = {s: 0 for s in stages}
+        self.groups: dict[tuple[int, str, str], int] = {}
+        self.parts: dict[int, list[Path]] = {s: [] for s in stages}
+        self.fhs = {s: self._open(s) for s in stages}
+
+    def _open(self, stage: int):
+        name = f"stage{stage}.jsonl" if not self.shard else f".stage{stage}-{len(self.parts[stage]):05d}.part"
+        self.parts[stage].append(self.out / name)
+        return open(self.parts[stage][-1], "wb")
 
     def write(self, stage: int, rec: dict) -> None:
+        if self.shard and self.counts[stage] and self.counts[stage] % self.shard == 0:
+            self.fhs[stage].close()
+            self.fhs[stage] = self._open(stage)
         self.fhs[stage].write(dumps({**rec, "stage": str(stage)}))
         self.fhs[stage].write(b"\n")
         self.counts[stage] += 1
+        for by in ("dataset", "task"):
+            key = (stage, by, str(rec.get(by, "")))
+            self.groups[key] = self.groups.get(key, 0) + 1
 
     def close(self) -> None:
         for fh in self.fhs.values():
             fh.close()
+        if self.shard:
+            for s, parts in self.parts.items():
+                for i, p in enumerate(parts):
+                    if p.exists():
+                        os.replace(p, shard_name(self.out / f"stage{s}.jsonl", i, len(parts)))
+
+    def sizes(self, stage: int, by: str) -> dict[str, int]:
+        return {g: n for (s, b, g), n in sorted(self.groups.items()) if s == stage and b == by}
 
 
 def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_dir: str | Path, *,
           num_proc: int = 1, seed: int | None = None, tokenizer: str | None = None, progress: bool = True,
-          allow_empty: bool = False) -> dict:
+          allow_empty: bool = False, shard_records: int | None = None) -> dict:
     """Build ``out_dir`` from ``corpus_dir``; returns the manifest (also written as ``manifest.json``).
 
     Raises DataError, leaving ``out_dir`` as it was, when no training instruction would be written (an empty
     corpus folder, every dataset skipped) unless ``allow_empty``.
     """
-    cfg = config if isinstance(config, BuildConfig) else load_config(config, seed=seed, tokenizer=tokenizer)
+    cfg = config if isinstance(config, BuildConfig) else load_config(config, seed=seed, tokenizer=tokenizer,
+                                                                     shard_records=shard_records)
     if isinstance(config, BuildConfig):
         if seed is not None:
             cfg.seed = seed
         if tokenizer is not None:
             cfg.tokenizer = tokenizer
+        if shard_records is not None:
+            cfg.shard_records = shard_records
     corpus_dir, out_dir = Path(corpus_dir), Path(out_dir)
     benchmarks = bm.load_benchmarks(cfg.benchmarks)
     plans, skipped = plan_datasets(corpus_dir, cfg, benchmarks)
@@ -198,7 +228,7 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
         dedup = Deduplicator(exact=bool(cfg.dedup["exact"]), near=bool(cfg.dedup["near"]),
                              threshold=float(cfg.dedup["threshold"]), num_perm=int(cfg.dedup["num_perm"]),
                              shingle=int(cfg.dedup["shingle"]))
-        writer = _StageWriter(tmp, stages)
+        writer = _StageWriter(tmp, stages, cfg.shard_records)
         shard_dir = Path(tempfile.mkdtemp(prefix=".shards.", dir=tmp))
         jobs = [(p, str(shard_dir / f"{i:04d}.jsonl")) for i, p in enumerate(plans)]
         for p in plans:
@@ -249,7 +279,11 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
         if not allow_empty and sum(writer.counts.values()) == 0:
             raise DataError(_empty_message(corpus_dir, out_dir, stats.skipped, stats.dropped))
 
-        # 4. report + manifest
+        # 4. per-epoch mix (sidecar the trainer reads) + report + manifest
+        for s, spec in sorted(cfg.epoch_mix.items()):
+            if s in stages:
+                stats.epoch_mix[s] = mix_report(spec, writer.sizes(s, spec.by), cfg.seed)
+                write_json(tmp / f"stage{s}.mix.json", spec.model_dump())
         (tmp / "stats.md").write_text(stats.markdown(stages), encoding="utf-8")
         outputs = {str(p.relative_to(tmp)): {"sha256": sha256_file(p), "records": _count_lines(p)}
                    for p in sorted(tmp.rglob("*.jsonl"))}
@@ -258,6 +292,13 @@ def build(config: str | Path | BuildConfig | None, corpus_dir: str | Path, out_d
         write_json(tmp / "manifest.json", man)
     return man
 
+
+
+def mix_report(spec: EpochMix, sizes: dict[str, int], seed: int) -> dict:
+    """The effective per-epoch mix of groups of these sizes (which examples is decided at training time)."""
+    names = list(sizes)
+    codes = np.repeat(np.arange(len(names), dtype=np.int32), [sizes[n] for n in names])
+    return EpochPlan(spec, codes, names, seed).report(spec.epochs)
 
 
 def _empty_message(corpus_dir: Path, out_dir: Path, skipped: dict, dropped: dict | None = None) -> str:

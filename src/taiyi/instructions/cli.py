@@ -30,6 +30,7 @@ def build_cmd(
     seed: Optional[int] = typer.Option(None, "--seed", help="override the config's seed"),
     tokenizer: Optional[str] = typer.Option(None, "--tokenizer", help="target tokenizer path or hub id for the token budget (default: fast estimate)"),
     quiet: bool = typer.Option(False, "--quiet", "-q", help="no progress bars"),
+    shard_records: Optional[int] = typer.Option(None, "--shard-records", help="write stage<N>-00000-of-000NN.jsonl shards of this many records (default: the config's shard_records; none: one file per stage)"),
     allow_empty: bool = typer.Option(False, "--allow-empty", help="write the output even when it holds no training "
                                      "instruction (by default that is an error and the old output is kept)"),
 ) -> None:
@@ -42,7 +43,7 @@ def build_cmd(
 
     try:
         man = build(config, corpus, out, num_proc=num_proc, seed=seed, tokenizer=tokenizer, progress=not quiet,
-                    allow_empty=allow_empty)
+                    allow_empty=allow_empty, shard_records=shard_records)
     except (DataError, ValueError, FileNotFoundError) as exc:
         _fail(exc)
     st = man["stats"]

@@ -20,6 +20,9 @@ Keys (all optional):
   eval_limit: null                 at most n items per benchmark file
   benchmarks: paper                the held-out sets: paper (benchmarks.yaml) | demo (demo_benchmarks.yaml) | a YAML path
   seed: 0
+  epoch_mix: {2: {by: dataset, weights: {}, caps: {}, epochs: 3}}   per-epoch weights/caps, resampled each
+                                   epoch at training time (instructions.epoch_mix); written as stage<N>.mix.json
+  shard_records: null              write stage<N>-00000-of-000NN.jsonl shards of this many records (null: one file)
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from taiyi.files import DataError, validation_message
+from taiyi.instructions.epoch_mix import EpochMix
 from taiyi.instructions.tasks.registry import stage_tasks, task_names
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -91,6 +95,8 @@ class BuildConfig(_Strict):
     eval_limit: int | None = Field(default=None, ge=1)
     benchmarks: str = Field(default="paper", min_length=1)
     seed: int = Field(default=0, ge=0)
+    epoch_mix: dict[int, EpochMix] = Field(default_factory=dict)
+    shard_records: int | None = Field(default=None, ge=1)
 
     @field_validator("datasets", mode="before")
     @classmethod

@@ -8,10 +8,11 @@ original id, category and language in ``meta.taiyi`` so that export gives the sa
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Iterable, Iterator
 
-from taiyi.files import DataError, atomic_dir, dumps, read_jsonl, write_json, write_jsonl
+from taiyi.files import DataError, atomic_dir, dumps, expand_shards, read_jsonl, write_json, write_jsonl
 
 # Taiyi category code -> our codec name (categories as in taiyi_datasets.md)
 CATEGORY_TASK = {
@@ -80,8 +81,8 @@ def import_taiyi(src: str | Path, dst: str | Path) -> int:
 
 def export_taiyi(src: str | Path, dst: str | Path) -> int:
     """Convert our instruction JSONL into Taiyi's released format; returns the count."""
-    src = Path(src)
-    return write_jsonl(dst, (to_taiyi(r, n, f"{src}:{n}") for n, r in enumerate(read_jsonl(src), 1)))
+    rows = ((p, r) for p in expand_shards(src) for r in read_jsonl(p))  # a file, or the shards of one
+    return write_jsonl(dst, (to_taiyi(r, n, f"{p}:{n}") for n, (p, r) in enumerate(rows, 1)))
 
 
 def _sharegpt(rows: Iterable[dict]) -> Iterator[dict]:
@@ -97,7 +98,8 @@ def export_llamafactory(src_dir: str | Path, dst_dir: str | Path, *, prefix: str
     so ``dataset: taiyi_stage1`` in a LLaMA-Factory config trains on our data as is.
     """
     src_dir = Path(src_dir)
-    files = sorted(src_dir.glob("stage*.jsonl")) + sorted((src_dir / "eval").glob("*.jsonl"))
+    stems = sorted({re.sub(r"-\d{5}-of-\d{5}$", "", f.stem) for f in src_dir.glob("stage*.jsonl")})
+    files = [src_dir / f"{s}.jsonl" for s in stems] + sorted((src_dir / "eval").glob("*.jsonl"))
     if not files:
         raise DataError(f"{src_dir}: no stage*.jsonl or eval/*.jsonl to export (run `taiyi build` first)")
     info = {}
@@ -106,7 +108,7 @@ def export_llamafactory(src_dir: str | Path, dst_dir: str | Path, *, prefix: str
             name = f"{prefix}_{f.stem}" if f.parent == src_dir else f"{prefix}_eval_{f.stem}"
             fname = f"{name}.jsonl"
             with open(tmp / fname, "wb") as fh:
-                for row in _sharegpt(read_jsonl(f)):
+                for row in _sharegpt(r for part in expand_shards(f) for r in read_jsonl(part)):
                     fh.write(dumps(row))
                     fh.write(b"\n")
             info[name] = {

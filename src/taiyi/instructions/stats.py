@@ -36,6 +36,7 @@ class BuildStats:
     eval_items: dict = field(default_factory=dict)          # benchmark -> n
     skipped: dict = field(default_factory=dict)             # dataset -> why
     errors: list = field(default_factory=list)              # first few codec errors
+    epoch_mix: dict = field(default_factory=dict)           # stage -> epoch_mix.EpochPlan.report()
 
     def drop(self, dataset: str, reason: str, n: int = 1) -> None:
         self.dropped[reason] += n
@@ -74,6 +75,7 @@ class BuildStats:
             "eval_items": dict(self.eval_items),
             "skipped_datasets": dict(sorted(self.skipped.items())),
             "codec_errors": self.errors[:20],
+            "epoch_mix": {str(s): r for s, r in sorted(self.epoch_mix.items())},
         }
 
     def markdown(self, stages: list[int]) -> str:
@@ -91,6 +93,14 @@ class BuildStats:
                 out.append(f"| {label} | " + " | ".join(f"{n:,}" for n in row) + f" | {sum(row):,} |")
             tot = [col_tot[lang] for lang, _ in LANG_COLUMNS]
             out += ["| **Total** | " + " | ".join(f"{n:,}" for n in tot) + f" | **{sum(tot):,}** |", ""]
+        for s, rep in sorted(self.epoch_mix.items()):
+            from taiyi.instructions.epoch_mix import markdown
+
+            out += [f"## Effective mix per epoch, stage {s}", "",
+                    f"Resampled each epoch at training time (seed {rep['seed']} here; the recipe's seed in training): "
+                    "a capped source shows a different subset each epoch. *New* = examples not seen in an earlier "
+                    "epoch.", ""]
+            out += markdown(rep) + [""]
         out += ["## Dropped", "", "| Reason | Records |", "|---|---:|"]
         out += [f"| {r} | {n:,} |" for r, n in sorted(self.dropped.items())] or ["| (none) | 0 |"]
         out.append("")

@@ -124,10 +124,9 @@ def ensure_base_model(rec: Recipe) -> str:
     out = rec.run_dir / "base"
     if (out / "config.json").is_file():
         return str(out)
-    paths = [Path(s.data) for s in rec.stages.values() if s.data]
-    missing = [str(p) for p in paths if not p.is_file()]
-    if missing:
-        raise DataError(f"instructions file(s) not found: {missing}")
+    from taiyi.files import expand_shards
+
+    paths = [p for s in rec.stages.values() if s.data for p in expand_shards(s.data)]  # DataError when missing
     texts = list(iter_texts(paths))
     with atomic_dir(out) as tmp:
         build_tiny_model(tmp, texts, size=rec.tiny_model.size, vocab_size=rec.tiny_model.vocab_size,

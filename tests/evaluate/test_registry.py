@@ -17,7 +17,8 @@ def test_all_fourteen_benchmarks_with_paper_numbers():
     assert reg["BC5CDR"].task == "re" and paper(reg["BC5CDR"]).sota_system == "BioGPT"
     assert paper(reg["BioRED"]).sota is None and reg["BioRED"].zero_shot
     assert reg["PubMedQA"].metric_names == ("accuracy",) and reg["HoC"].metric_names[0] == "micro_f1"
-    assert reg["CMeEE-dev"].metric_names == ("micro_f1", "grounded_f1")
+    assert reg["CMeEE-dev"].metric_names == ("micro_f1", "grounded_f1", "span_f1")
+    assert reg["BC5CDR"].metric_names == ("micro_f1", "grounded_f1", "concept_f1")
     # the paper's 13 + BioRED each have a row; the average row is exposed separately
     assert registry.paper_average().taiyi == pytest.approx(65.1)
 

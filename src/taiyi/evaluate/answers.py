@@ -28,12 +28,14 @@ def _progress(total: int, desc: str, enabled: bool):
 def _generate_batch(engine, batch: Sequence[Instruction], params) -> tuple[list[str | None], list[str | None]]:
     """Answers of one batch; when the batch fails (e.g. one prompt exceeds the model's context), item by item,
     and an item that still fails gets no answer (scored as a failure, the reason kept) instead of ending the run."""
+    from taiyi.infer.engine import TransientError
+
     try:
         return list(engine.generate([prompt_of(it) for it in batch], params)), [None] * len(batch)
-    except ValueError as exc:
+    except (ValueError, TransientError) as exc:
         if len(batch) == 1:
             log.warning("item %s: generation failed: %s", batch[0].id, exc)
-            return [None], [f"generation failed: {exc}"]
+            return [None], [f"{RETRY if isinstance(exc, TransientError) else ''}generation failed: {exc}"]
     texts, errors = [], []
     for it in batch:
         t, e = _generate_batch(engine, [it], params)
@@ -42,12 +44,19 @@ def _generate_batch(engine, batch: Sequence[Instruction], params) -> tuple[list[
     return texts, errors
 
 
+RETRY = "transient: "  # an error row with this prefix is answered again on a re-run (the server may be back)
+
+
+def _needs_answer(row: dict | None) -> bool:
+    return row is None or (row.get("answer") is None and str(row.get("error", "")).startswith(RETRY))
+
+
 def generate_answers(engine, bench: Benchmark, items: Sequence[Instruction], cache: PredictionCache, *,
                      batch_size: int = 16, max_new_tokens: int | None = None, progress: bool = True) -> int:
     """Greedy answers for the items not yet cached, in batches of similar prompt length; returns how many ran."""
     from taiyi.infer.engine import GenerationParams
 
-    todo = [it for it in items if cache.get(bench.name, it) is None]
+    todo = [it for it in items if _needs_answer(cache.get(bench.name, it))]
     todo.sort(key=lambda it: len(source_text(it)))
     params = GenerationParams.greedy(max_new_tokens=max_new_tokens or bench.task_def.max_new_tokens)
     with _progress(len(todo), bench.name, progress) as bar:

@@ -33,7 +33,9 @@ def markdown(scores: dict[str, Any], name: str) -> str:
     if baseline:
         lines.append(f"- baseline: `{baseline['run'].get('model') or baseline['run'].get('endpoint')}`")
     lines += [f"- multiple choice: {run.get('mc_mode')}; limit: {run.get('limit') or 'none'}; greedy decoding", ""]
-    lines += ["## Scores", "", "Scores in percent: each benchmark's headline metric (`metric` column; see `taiyi.evaluate.metrics`).", ""]
+    lines += ["## Scores", "", "Scores in percent: each benchmark's headline metric (`metric` column; see `taiyi.evaluate.metrics`), "
+              f"answers read the {run.get('reading', 'flexible')} way; each benchmark's section gives its number under every "
+              "scoring convention that covers it (docs/evaluation.md), beside the metric's oracle ceiling on the same items.", ""]
     head = "| benchmark | task | metric | ours | grounded F1 |" + (" baseline |" if baseline else "") + \
         " paper Taiyi | ChatGPT-3.5 | SOTA (system) | items | parse failures |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
@@ -69,7 +71,19 @@ def markdown(scores: dict[str, Any], name: str) -> str:
             gr = r["grounded"]
             lines.append(f"Span-grounded: P {_fmt(gr['precision'])} / R {_fmt(gr['recall'])} / F1 {_fmt(gr['f1'])}; "
                          f"{gr['ungrounded']} predicted mentions not found in the text")
-        lines.append(f"Parse failures: {r['parse_failures']} of {r['n_items']}")
+        lines.append(f"Parse failures: {r['parse_failures']} of {r['n_items']}"
+                     + (f" ({r['missing']} missing from the predictions file)" if r.get("missing") else ""))
+        if r.get("readings"):
+            lines.append("Readings: " + "; ".join(
+                f"{k}{' (headline)' if k == r.get('reading') else ''} {_fmt(v['score'])}, {v['parse_failures']} unreadable"
+                for k, v in r["readings"].items()))
+        if r.get("options_per_item"):
+            lines.append("Options per item: " + ", ".join(f"{n} options × {c}" for n, c in r["options_per_item"].items()))
+        if r.get("conventions"):
+            ceiling = r.get("oracle_ceiling") or {}
+            lines += ["", "| convention | metric | score | oracle ceiling |", "|---|---|---|---|"]
+            lines += [f"| {c} | {v['metric']} | {_fmt(v['score'])} | {_fmt(ceiling.get(v['metric']))} |"
+                      for c, v in r["conventions"].items()]
         if r.get("per_type"):
             lines += ["", "| type | P | R | F1 | tp | fp | fn |", "|---|---|---|---|---|---|---|"]
             lines += [f"| {_cell(t, 60)} | {_fmt(v['precision'])} | {_fmt(v['recall'])} | {_fmt(v['f1'])} | {v['tp']} | {v['fp']} | {v['fn']} |"

@@ -7,10 +7,11 @@ a document's items into one unit where the task scores documents, and calls the 
 
 from __future__ import annotations
 
-from collections import defaultdict
+from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from typing import Any, Sequence
 
+from taiyi.evaluate.conventions import applicable
 from taiyi.evaluate.extract import READINGS, read
 from taiyi.evaluate.items import prompt_of, source_text
 from taiyi.evaluate.metrics import UNPARSEABLE, as_set, get_metric, prf
@@ -58,7 +59,7 @@ class Unit:
     @property
     def ctx(self) -> dict:
         it = self.parsed[0].item
-        return {"text": self.text, "meta": it.meta, "lang": it.lang, "task": it.task}
+        return {"text": self.text, "meta": it.meta, "lang": it.lang, "task": it.task, "answer": self.parsed[0].answer}
 
 
 def units_of(bench: Benchmark, parsed: Sequence[Parsed]) -> list[Unit]:
@@ -106,6 +107,18 @@ def _own_score(bench: Benchmark, u: Unit) -> float:
     return metric_scores(bench.metric_names[:1], [u])[bench.metric_names[0]]["score"]
 
 
+def oracle_ceiling(bench: Benchmark, parsed: Sequence[Parsed], names: Sequence[str]) -> dict[str, Any]:
+    """Each metric's score when every answer is the gold one, on these very items: the most a system can get
+    (100 unless the metric's matching rule cannot reproduce the annotation, e.g. ambiguous concept names)."""
+    gold = [Parsed(p.item, _gold_text(p.item), p.item.target) for p in parsed]
+    return {n: r["score"] for n, r in metric_scores(names, units_of(bench, gold)).items()}
+
+
+def _gold_text(item: Instruction) -> str:
+    t = item.target
+    return t if isinstance(t, str) else str(t)
+
+
 def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dict[str, str | None],
                     n_worst: int = 3, errors: dict[str, str] | None = None,
                     reading: str = "flexible") -> tuple[dict[str, Any], list[Parsed]]:
@@ -136,6 +149,14 @@ def score_benchmark(bench: Benchmark, items: Sequence[Instruction], answers: dic
                       "answer": "\n---\n".join(p.answer or "" for p in ps),
                       "gold": first.target if len(ps) == 1 else sorted(u.gold),
                       "parse_error": next((p.error for p in ps if p.error), None)})
+    res["oracle_ceiling"] = oracle_ceiling(bench, parsed, sorted({*res["metrics"], *applicable(bench.name, bench.task).values()}))
+    conv = applicable(bench.name, bench.task)
+    extra = metric_scores(sorted(set(conv.values()) - set(res["metrics"])), units)
+    res["conventions"] = {c: {"metric": m, "score": res["metrics"][m] if m in res["metrics"] else extra[m]["score"]}
+                          for c, m in conv.items()}
+    n_options = Counter(len(p.item.meta["choices"]) for p in parsed if isinstance(p.item.meta.get("choices"), list))
+    if n_options:
+        res["options_per_item"] = {str(k): v for k, v in sorted(n_options.items())}
     failures = [p for p in parsed if p.pred is None]
     res.update(
         task=bench.task, dataset=bench.dataset, split=bench.split, metric=main, lang=bench.lang,

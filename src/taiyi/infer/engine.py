@@ -22,6 +22,16 @@ class EngineError(RuntimeError):
     """A model could not be loaded or run; the message says which model/endpoint and why."""
 
 
+class TransientError(EngineError):
+    """One request failed after its retries (server error, timeout, rate limit, empty reply): that prompt gets no
+    answer, the others may still get theirs (evaluation counts it as failed and retries it on a re-run)."""
+
+
+class RequestRejected(EngineError, ValueError):
+    """The server refused this one request (HTTP 400/413/422, e.g. a prompt longer than its context): that item
+    fails for good, as a prompt the in-process engine rejects does."""
+
+
 @dataclass(frozen=True)
 class GenerationParams:
     """Decoding settings. Defaults are the original Taiyi project's (sampling, T=0.3, top_p=0.9, 500 new tokens).

@@ -12,7 +12,32 @@ import os
 from concurrent.futures import ThreadPoolExecutor
 from typing import Iterator
 
-from taiyi.infer.engine import Completion, Engine, EngineError, GenerationParams, Message
+from taiyi.infer.engine import Completion, Engine, EngineError, GenerationParams, Message, RequestRejected, TransientError
+
+
+def _short(exc: Exception) -> str:
+    return " ".join(str(exc).split())[:200]
+
+
+def classify(exc: Exception, endpoint: str) -> EngineError:
+    """An ``openai`` client error (after the client's own retries with backoff) as one line: a server error (5xx),
+    timeout or rate limit is transient (this item fails); an unreachable endpoint, a rejected key or an unknown
+    model ends the run."""
+    import openai
+
+    if isinstance(exc, (openai.APITimeoutError, openai.InternalServerError, openai.RateLimitError)):
+        return TransientError(f"{endpoint}: {type(exc).__name__} after retries ({_short(exc)})")
+    if isinstance(exc, openai.APIConnectionError):
+        return EngineError(f"{endpoint}: cannot reach the endpoint ({_short(exc.__cause__ or exc)})")
+    if isinstance(exc, (openai.AuthenticationError, openai.PermissionDeniedError)):
+        return EngineError(f"{endpoint}: the key was rejected (HTTP {exc.status_code}); pass --api-key or set OPENAI_API_KEY")
+    if isinstance(exc, openai.APIStatusError) and exc.status_code >= 500:
+        return TransientError(f"{endpoint}: HTTP {exc.status_code} after retries ({_short(exc)})")
+    if isinstance(exc, openai.APIStatusError) and exc.status_code in (400, 413, 422):
+        return RequestRejected(f"{endpoint}: request failed (HTTP {exc.status_code}: {_short(exc)})")
+    if isinstance(exc, openai.APIStatusError):
+        return EngineError(f"{endpoint}: request failed (HTTP {exc.status_code}: {_short(exc)})")
+    return EngineError(f"{endpoint}: request failed ({type(exc).__name__}: {_short(exc)})")
 
 
 class OpenAIEngine(Engine):
@@ -42,7 +67,7 @@ class OpenAIEngine(Engine):
             try:
                 models = self.client.models.list().data
             except Exception as exc:
-                raise EngineError(f"{endpoint}: cannot list models ({exc}); pass --model") from None
+                raise EngineError(f"{classify(exc, endpoint)} (while listing models; or pass --model)") from None
             if not models:
                 raise EngineError(f"{endpoint}: the server lists no models; pass --model")
             model = models[0].id
@@ -63,7 +88,9 @@ class OpenAIEngine(Engine):
         try:
             resp = self.client.chat.completions.create(messages=messages, **self._kwargs(params))
         except Exception as exc:
-            raise EngineError(f"{self.endpoint}: request failed ({type(exc).__name__}: {exc})") from None
+            raise classify(exc, self.endpoint) from None
+        if not getattr(resp, "choices", None):
+            raise TransientError(f"{self.endpoint}: the reply has no choices")
         choice = resp.choices[0]
         usage = resp.usage
         return Completion(

@@ -193,8 +193,9 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
         if rid is None:
             raise DataError(f"benchmark {benchmark.name}: record #{n} of {benchmark.dataset}/{benchmark.split} has no id")
         rng = random.Random(f"{seed}:{benchmark.name}:{rid}")
+        prepared = prepare_record(benchmark, record)
         try:
-            made = codec.examples(prepare_record(benchmark, record), rng, binfo, mode="eval")
+            made = codec.examples(prepared, rng, binfo, mode="eval")
         except DataError:
             raise
         except Exception as exc:
@@ -207,9 +208,40 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
                 iid = f"{benchmark.name}:{inst.id}#{k}"
             seen.add(iid)
             inst.id = iid
-            inst.meta = {**inst.meta, "benchmark": benchmark.name, "record_id": rid}
+            inst.meta = {**inst.meta, "benchmark": benchmark.name, "record_id": rid, **gold_annotations(benchmark.task, prepared)}
             items.append(inst)
     return items
+
+
+def gold_annotations(task: str, record: dict) -> dict:
+    """What span- and concept-level metrics need beside the target (kb records only): the document ``text`` the
+    offsets index; for ner the gold ``spans`` ``[type, start, end, mention]``; for re the entities' concept ids
+    ``concepts`` ``[type, mention, [ids]]`` and the gold ``concept_relations`` ``[type, id1, id2]`` (where the
+    corpus normalises entities, e.g. MeSH in BC5CDR)."""
+    if record.get("schema") != "kb" or task not in ("ner", "re"):
+        return {}
+    from taiyi.corpus.schema import document_text
+    from taiyi.instructions.tasks.ner import mention_text
+
+    out: dict = {"text": document_text(record)}
+    ents = record.get("entities", [])
+    if task == "ner":
+        out["spans"] = sorted([e["type"], e["offsets"][0][0], e["offsets"][-1][1], mention_text(e)]
+                              for e in ents if e.get("offsets") and mention_text(e))
+        return out
+    ids = {e["id"]: sorted({str(n["db_id"]) for n in e.get("normalized") or [] if str(n.get("db_id", "-1")) not in ("", "-1")})
+           for e in ents}
+    if not any(ids.values()):
+        return out
+    out["concepts"] = sorted({(e["type"], mention_text(e), tuple(ids[e["id"]])) for e in ents if ids[e["id"]]})
+    out["concepts"] = [[t, m, list(i)] for t, m, i in out["concepts"]]
+    pairs = set()
+    for r in record.get("relations", []):
+        for a in ids.get(r["arg1_id"], []):
+            for b in ids.get(r["arg2_id"], []):
+                pairs.add((str(r["type"]), a, b))
+    out["concept_relations"] = [list(p) for p in sorted(pairs)]
+    return out
 
 
 def eval_record(inst: Instruction, stage: str = "eval") -> dict:

@@ -5,6 +5,7 @@ metrics (strict/label/macro F1, span-grounded F1, accuracy, ROUGE-L, token F1, B
 """
 
 from taiyi.evaluate.metrics import standard  # noqa: F401  (registers the standard metrics)
+from taiyi.evaluate.metrics import concepts, lab, spans  # noqa: F401  (span, concept and convention metrics)
 from taiyi.evaluate.metrics.grounding import Grounder, grounded_f1, grounded_sets
 from taiyi.evaluate.metrics.registry import Metric, get_metric, metric_names, register_metric
 from taiyi.evaluate.metrics.sets import UNPARSEABLE, accuracy, choice_correct, label_f1, prf, set_f1

@@ -57,7 +57,7 @@ class NerTask(Task):
     unit = "document"
     stage = 1
     max_new_tokens = 512
-    metrics = ("micro_f1", "grounded_f1")
+    metrics = ("micro_f1", "grounded_f1", "span_f1")
     types_key = "entity_types"
     only_offered_types = True
 

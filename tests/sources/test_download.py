@@ -243,3 +243,23 @@ def test_archive_members_are_extracted_and_checked(server, tmp_path, shared_data
     assert len(res.failed) == 1 and "member manual_align_input/doc3.en sha256 mismatch" in res.failed[0]
     assert not (res.folder / "manual_align_input" / "doc3.en").exists()
     assert (res.folder / "manual_align_input" / "doc3.zh").is_file()  # the members that match are written
+
+
+def test_cli_download_all_and_show(server, tmp_path, monkeypatch):
+    """--all fetches every pinned folder once and prints how to obtain the credentialed ones."""
+    import shutil
+
+    from taiyi.cli import app
+
+    pins = tmp_path / "pins"
+    pins.mkdir()
+    for name in ("mqp", "biosses", "n2c2_2018_track2"):
+        shutil.copy(dl.PINS_DIR / f"{name}.yaml", pins)
+    monkeypatch.setattr(dl, "PINS_DIR", pins)
+    res = CliRunner().invoke(app, ["datasets", "download", "--all", "--mirror", server.url,
+                                   "--cache-dir", str(tmp_path / "cache")])
+    assert res.exit_code == 0, res.output
+    assert "downloaded 5 file(s)" in res.output and "for 2 dataset(s)" in res.output
+    assert "n2c2_2018_track2 needs credentials" in res.output
+    res = CliRunner().invoke(app, ["datasets", "show", "mqp"])
+    assert "2 file(s) pinned from" in res.output and "dataset@6c7f7fd7" in res.output  # the table wraps

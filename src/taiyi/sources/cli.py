@@ -119,7 +119,24 @@ def show_cmd(
         if isinstance(value, (dict, list)):
             value = json.dumps(value, ensure_ascii=False)
         table.add_row(key, str(value))
+    table.add_row("download", _download_line(entry))
     Console().print(table)
+
+
+def _download_line(entry) -> str:
+    """What `taiyi datasets download` would do for the entry."""
+    from taiyi.sources import download as dl
+
+    try:
+        pin = dl.load_pin(entry)
+    except DataError as exc:
+        return f"broken pin: {exc}"
+    if pin is None:
+        return "no pinned download"
+    if pin.access == "credentialed":
+        return f"credentialed: {pin.how}"
+    n = sum(len(j.members) or 1 for j in dl.jobs(pin))
+    return f"{n} file(s) pinned from " + ", ".join(f"{s.repo}@{s.commit[:8]}" for s in pin.sources)
 
 
 @datasets_app.command("download")

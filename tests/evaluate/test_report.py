@@ -26,3 +26,14 @@ def test_report_files(tmp_path, monkeypatch):
     assert "| Chemical |" in md and "| ner.en.01 |" in md
     png = paths["chart"].read_bytes()
     assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 5000
+
+
+def test_report_names_conventions_ceilings_readings_and_options(tmp_path, monkeypatch):
+    install_tasks(monkeypatch, {"ner": FakeNerCodec, "mcqa": FakeMcqaCodec})
+    cfg = runner.EvalConfig(out=tmp_path / "rep", benchmarks="PubMedQA", model="fake", eval_dir=write_eval_dir(tmp_path),
+                            progress=False)
+    scores = runner.run_eval(cfg, engine=FakeEngine({"NSAID": "The answer is yes.", "water": "Answer: no"}))
+    md = report.markdown(scores, "rep")
+    assert "| lm-eval | accuracy | 100.0 | 100.0 |" in md and "| dutir | option_text_accuracy | 50.0 | 100.0 |" in md
+    assert "Readings: flexible (headline) 100.0, 0 unreadable; strict" in md
+    assert "Options per item: 3 options × 2" in md

@@ -42,7 +42,7 @@ def option_text_accuracy(preds, golds, ctx):
     "答案：" label, must be exactly the gold option's text (case-sensitive; a letter alone is wrong). Oracle: 100
     in the text phrasings only."""
     correct = sum(1 for c, g in zip(ctx, golds)
-                  if c.get("answer") is not None and _after_label(c["answer"], c.get("lang") or "en") == str(g))
+                  if c.get("answer") is not None and _after_label(c["answer"], c.get("lang") or "en") == str(g).strip())
     n = len(golds)
     return {"score": 100.0 * correct / n if n else 100.0, "correct": correct, "total": n}
 

@@ -35,14 +35,17 @@ def markdown(scores: dict[str, Any], name: str) -> str:
     lines += [f"- multiple choice: {run.get('mc_mode')}; limit: {run.get('limit') or 'none'}; greedy decoding", ""]
     lines += ["## Scores", "", "Scores in percent: each benchmark's headline metric (`metric` column; see `taiyi.evaluate.metrics`), "
               f"answers read the {run.get('reading', 'flexible')} way; each benchmark's section gives its number under every "
-              "scoring convention that covers it (docs/evaluation.md), beside the metric's oracle ceiling on the same items.", ""]
-    head = "| benchmark | task | metric | ours | grounded F1 |" + (" baseline |" if baseline else "") + \
+              "scoring convention that covers it (docs/evaluation.md), beside the metric's oracle ceiling on the same items. `official`: the benchmark's own scorer's measure "
+              "(seqeval span F1 for NER, as in the SOTA column; BioCreative concept-level F1 for BC5CDR CID).", ""]
+    head = "| benchmark | task | metric | ours | grounded F1 | official |" + (" baseline |" if baseline else "") + \
         " paper Taiyi | ChatGPT-3.5 | SOTA (system) | items | parse failures |"
     lines += [head, "|" + "---|" * (head.count("|") - 1)]
     for b, r in benches.items():
         p = r.get("paper") or {}
         g = r.get("grounded", {}).get("f1")
-        row = f"| {b} | {r['task']} | {r['metric']} | **{_fmt(r['score'])}** | {_fmt(g)} |"
+        off = (r.get("conventions") or {}).get("official")
+        row = f"| {b} | {r['task']} | {r['metric']} | **{_fmt(r['score'])}** | {_fmt(g)} | " \
+              f"{_fmt(off['score']) + ' (' + off['metric'] + ')' if off and off['score'] is not None else '–'} |"
         if baseline:
             row += f" {_fmt(baseline['benchmarks'].get(b, {}).get('score'))} |"
         sota = f"{_fmt(p.get('sota'))} ({p['sota_system']})" if p.get("sota_system") else _fmt(p.get("sota"))

@@ -110,6 +110,7 @@ _ZH_LINK = r"\s*[】\]]?\s*(?:应该是|应当是|应为|应是|是|为)?\s*[:�
 _CUES = (  # (strength, pattern with a letter group): strong cues outrank weak ones; the last of a strength wins
     (2, re.compile(r"(?<![A-Za-z])" + _EN_STRONG + _EN_LINK + _LETTER)),
     (2, re.compile(_ZH_STRONG + _ZH_LINK + _ZH_LETTER)),
+    (2, re.compile(r"(?:正确答案|答案)[^A-Za-z\n。；;]{1,8}?(?:是|为|选)\s*[:：]?\s*" + _ZH_LETTER)),  # 答案：我认为是B
     (1, re.compile(r"(?<![A-Za-z])" + _EN_WEAK + r"\s*" + _LETTER)),
     (1, re.compile(r"选项\s*" + _ZH_LETTER)),
     (1, re.compile(r"(?<![A-Za-z])(?P<u>[A-Za-z])\s*项")),

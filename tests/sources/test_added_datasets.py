@@ -32,6 +32,20 @@ COUNTS = {
     # 34 training questions have no answer the reference judged correct (ReferenceScore >= 3), counted below
     "mediqa_qa": {"train": 104 + 104 - 34, "dev": 25, "test": 150},
     "LiveQA": {"test": 104},
+    "bioinfer": {"train": 894, "test": 206},  # sentences (of 669 / 167 documents)
+    "hprd50": {"train": 34, "test": 9},  # documents
+    "iepa": {"train": 160, "test": 40},  # documents
+    "pico_extraction": {"train": 423},
+    "DiaKG": {"train": 60},  # paragraphs of the 1-document sample
+    "TCM-SD-TC": {"train": 5},
+}
+
+# dataset -> {split: (entities, relations)}, from SOURCE.md
+KB_TOTALS = {
+    "bioinfer": {"train": (3611, 2109), "test": (810, 425)},
+    "hprd50": {"train": (320, 137), "test": (85, 26)},
+    "iepa": {"train": (907, 279), "test": (210, 56)},
+    "DiaKG": {"train": (424, 173)},
 }
 
 
@@ -99,3 +113,34 @@ def test_xml_and_xlsx_datasets_on_real_files(shared_datasets):
     assert meqsum[0]["text_1"].startswith("SUBJECT: who and where to get cetirizine")
     med = read_dataset("Medication_QA", shared_datasets)["train"]
     assert med[0]["question"] == "how does rivatigmine and otc sleep medicine interact" and med[0]["type"] == "free"
+
+
+@pytest.mark.parametrize("name", sorted(KB_TOTALS))
+def test_kb_entity_and_relation_totals(shared_datasets, name):
+    splits = read_dataset(name, shared_datasets)
+    got = {s: (sum(len(r["entities"]) for r in recs), sum(len(r["relations"]) for r in recs)) for s, recs in splits.items()}
+    assert got == KB_TOTALS[name]
+
+
+def test_ppi_details(shared_datasets):
+    bio = read_dataset("bioinfer", shared_datasets)
+    assert len({r["document_id"] for r in bio["train"]}) == 669 and len({r["document_id"] for r in bio["test"]}) == 167
+    disc = [e for recs in bio.values() for r in recs for e in r["entities"] if len(e["offsets"]) > 1]
+    assert len(disc) == 106 + 16  # discontinuous names (s-e,s-e), fragments checked against the XML text
+    hprd = read_dataset("hprd50", shared_datasets)["train"]
+    assert all(e["type"] == "protein" and e["normalized"] and e["normalized"][0]["db_name"] == "HPRD"
+               for r in hprd for e in r["entities"])
+    two = [e for r in hprd for e in r["entities"] if len(e["normalized"]) == 2]
+    assert two and all(n["db_id"].startswith("pm") for e in two for n in e["normalized"])  # 'pm..||pm..' split
+    iepa = read_dataset("iepa", shared_datasets)["train"][0]
+    assert len(iepa["passages"]) >= 1 and iepa["relations"][0]["type"] == "PPI"
+
+
+def test_pico_majority_vote(shared_datasets):
+    recs = read_dataset("pico_extraction", shared_datasets)["train"]
+    types = Counter(e["type"] for r in recs for e in r["entities"])
+    # maximal runs of tokens marked by at least 2 of the 3 experts (computed from the JSON independently)
+    assert types == {"participant": 145, "intervention": 307, "outcome": 396}
+    r = next(x for x in recs if x["id"] == "train-23417625:5")
+    assert [e["text"][0] for e in r["entities"] if e["type"] == "intervention"] == [
+        r["passages"][0]["text"][0].split(" ")[5], r["passages"][0]["text"][0].split(" ")[7]]

@@ -113,6 +113,11 @@ OPTION_ERRORS = [
     ("xlsx", {**BASE, "constants": {"type": "free"}}, r"\['type'\] are not pairs fields"),
     ("xml_records", BASE, r"options\.record: Field required"),
     ("xml_records", {**BASE, "record": "pair", "collapse_space": True}, r"did you mean 'collapse_whitespace'"),
+    ("ppi_xml", {"files": {"train": "x.xml"}, "units": "sentence"}, r"options\.units: unknown .*did you mean 'unit'"),
+    ("ppi_xml", {"files": {"train": "x.xml"}, "unit": "abstract"}, r"unit: Input should be 'document' or 'sentence'"),
+    ("token_votes", {"texts": "s.json"}, r"options\.annotations: Field required"),
+    ("token_votes", {"texts": "s.json", "annotations": {}, "min_votes": 0}, r"min_votes: Input should be greater"),
+    ("diakg", {"file": {"train": "d.json"}}, r"options\.file: unknown .*did you mean 'files'"),
 ]
 
 

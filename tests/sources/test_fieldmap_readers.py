@@ -135,3 +135,18 @@ def test_option_errors_are_one_line_and_list_accepted(tmp_path, reader, options,
 def test_readers_expose_their_options_model(reader):
     model = get_reader(reader).options_model
     assert {"files", "schema", "fields", "id", "numeric", "label_map", "drop_empty"} <= set(accepted_options(model))
+
+
+def test_the_docs_field_mapping_example_is_the_biosses_entry():
+    """docs/extending.md's delimited example is valid and is, option for option, the packaged BIOSSES entry."""
+    from pathlib import Path
+
+    import yaml
+
+    from taiyi.sources.catalog import get_entry
+
+    doc = (Path(__file__).resolve().parents[2] / "docs" / "extending.md").read_text(encoding="utf-8")
+    section = doc[doc.index("### A table, a JSON list or repeated XML elements"):]
+    block = yaml.safe_load(re.findall(r"```yaml\n(.*?)```", section, flags=re.S)[0])["reader"]
+    assert option_problems(block["name"], block["options"]) == []
+    assert block == {"name": get_entry("biosses").reader_name, "options": get_entry("biosses").reader_options}

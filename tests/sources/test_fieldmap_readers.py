@@ -51,14 +51,15 @@ def test_delimited_text_schema_several_files_and_joined_columns(tmp_path):
 
 
 @pytest.mark.parametrize("extra, message", [
-    ({"numeric": ["label"]}, r"pairs\.csv:2: label 'yes' is not a number"),
+    ({"numeric": ["label"]}, r"pairs\.csv:2: label 'yes' is not a \(finite\) number"),
+    ({"numeric": ["text_1"]}, r"pairs\.csv:2: text_1 'nan' is not a \(finite\) number"),
     ({"label_map": {"no": "0"}}, r"pairs\.csv:2: label 'yes' not in label_map \['no'\]"),
     ({"id": "category"}, r"pairs\.csv:3: id 'flu' repeats .*pairs\.csv:2"),
     ({"fields": {"text_1": "q1", "text_2": "question_2"}}, r"pairs\.csv: no column 'question_2'; columns: \["),
     ({"fields": {"text_1": "q1", "text_2": 9}}, r"pairs\.csv:2: 4 column\(s\), expected at least 10"),
 ])
 def test_delimited_data_errors_name_file_and_line(tmp_path, extra, message):
-    _csv(tmp_path, text="category,q1,q2,label\nflu,A?,B?,yes\nflu,C?,D?,no\n")
+    _csv(tmp_path, text="category,q1,q2,label\nflu,nan,B?,yes\nflu,C?,D?,no\n")
     with pytest.raises(DataError, match=message):
         list(get_reader("delimited")(tmp_path, **{**BASE, **extra}))
 

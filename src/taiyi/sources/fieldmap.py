@@ -11,6 +11,7 @@ option names the accepted ones instead of surfacing as a ``TypeError`` deep in a
 from __future__ import annotations
 
 import difflib
+import math
 from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union
@@ -174,9 +175,11 @@ def rows_to_records(opts: MappedOptions, split: str, rows: Iterable[tuple[str, s
             if name in opts.numeric:
                 for v in vals:
                     try:
-                        float(v)
+                        ok = math.isfinite(float(v))
                     except ValueError:
-                        raise DataError(f"{where}: {name} {v!r} is not a number") from None
+                        ok = False
+                    if not ok:
+                        raise DataError(f"{where}: {name} {v!r} is not a (finite) number")
             fields[name] = vals if name in LIST_FIELDS else opts.join.join(vals)
         if any(not fields[f] for f in opts.drop_empty):
             continue

@@ -263,3 +263,23 @@ def test_cli_download_all_and_show(server, tmp_path, monkeypatch):
     assert "n2c2_2018_track2 needs credentials" in res.output
     res = CliRunner().invoke(app, ["datasets", "show", "mqp"])
     assert "2 file(s) pinned from" in res.output and "dataset@6c7f7fd7" in res.output  # the table wraps
+
+
+def test_a_user_catalog_brings_its_own_pin(server, tmp_path, monkeypatch):
+    """<user catalog>/downloads/<path>.yaml is used for its entries, without touching the package."""
+    import shutil
+
+    import yaml
+
+    cat = tmp_path / "cat"
+    (cat / "downloads").mkdir(parents=True)
+    entry = dict(get_entry("mqp").data, name="my_mqp")
+    (cat / "my_mqp.yaml").write_text(yaml.safe_dump(entry))
+    shutil.copy(dl.PINS_DIR / "mqp.yaml", cat / "downloads" / "mqp.yaml")
+    pin = yaml.safe_load((cat / "downloads" / "mqp.yaml").read_text())
+    del pin["sources"][0]["files"]["README.md"]
+    (cat / "downloads" / "mqp.yaml").write_text(yaml.safe_dump(pin))
+    monkeypatch.setenv("TAIYI_CATALOG", str(cat))
+    assert dl.pin_file("mqp") == cat / "downloads" / "mqp.yaml"
+    res = dl.download(get_entry("my_mqp"), tmp_path / "cache", mirror=server.url)
+    assert (res.fetched, res.failed) == (1, ()) and (res.folder / "mqp.csv").is_file()

@@ -1,8 +1,8 @@
 """``taiyi datasets download``: each public dataset's files from its origin, pinned to a commit, sha256-checked.
 
 Why: the corpus must be rebuildable from the origins, byte for byte. Pins live beside the catalog, one file per
-data folder (``downloads/<catalog path>.yaml``, written from real files by ``bench/pin_downloads.py``), so adding
-pins never touches a catalog entry. Files land in ``<cache>/datasets/<catalog path>/`` (the data-root layout that
+data folder (``downloads/<catalog path>.yaml``, written from real files by ``bench/pin_downloads.py``; a user
+catalog folder may hold its own ``downloads/``), so adding pins never touches a catalog entry. Files land in ``<cache>/datasets/<catalog path>/`` (the data-root layout that
 ``taiyi convert --all --input-root`` reads). A file already there with the pinned sha256 is not fetched again.
 Transfers resume with HTTP Range from a partial kept under ``<cache>/datasets/.partial/`` (never inside a dataset
 folder); a file is renamed into place only after its sha256 matched, so a dead link, a dropped connection or a
@@ -114,6 +114,14 @@ class Job:
 
 
 def pin_file(path: str) -> Path:
+    """The pin of a data folder: from the last user catalog folder that has ``downloads/<path>.yaml``, else the
+    package's (which may not exist)."""
+    from taiyi.sources.catalog import catalog_dirs
+
+    for d in reversed(catalog_dirs()[1:]):
+        f = d / "downloads" / f"{path}.yaml"
+        if f.is_file():
+            return f
     return PINS_DIR / f"{path}.yaml"
 
 
@@ -122,6 +130,8 @@ def load_pin(entry: Entry) -> Pin | None:
     f = pin_file(entry.path)
     if not f.is_file():
         return None
+    if Path(entry.path).is_absolute() or ".." in Path(entry.path).parts:
+        raise DataError(f"{entry.file}: path {entry.path!r} leaves the data root")
     try:
         pin = Pin.model_validate(yaml.load(f.read_text(encoding="utf-8"), Loader=_LOADER))
     except yaml.YAMLError as exc:
@@ -264,7 +274,7 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
 
     pin = pin or load_pin(entry)
     if pin is None:
-        raise DataError(f"{entry.name}: no pinned download (see {pin_file(entry.path)}); its homepage: "
+        raise DataError(f"{entry.name}: no pinned download (no downloads/{entry.path}.yaml); its homepage: "
                         f"{entry.data.get('homepage') or 'none listed'}")
     if pin.access == "credentialed":
         raise CredentialedError(entry, pin, cache)

@@ -283,3 +283,20 @@ def test_a_user_catalog_brings_its_own_pin(server, tmp_path, monkeypatch):
     assert dl.pin_file("mqp") == cat / "downloads" / "mqp.yaml"
     res = dl.download(get_entry("my_mqp"), tmp_path / "cache", mirror=server.url)
     assert (res.fetched, res.failed) == (1, ()) and (res.folder / "mqp.csv").is_file()
+
+
+def test_an_interrupted_run_is_resumed_by_the_next(server, tmp_path, shared_datasets):
+    """A run that gives up keeps the partial outside the data folder; the next run asks only for the rest."""
+    entry = get_entry("ncbi_disease")
+    server.drops[NCBI_TRAIN] = 10
+    res = dl.download(entry, tmp_path, mirror=server.url)
+    assert len(res.failed) == 1 and "the partial is kept" in res.failed[0]
+    partial = tmp_path / "datasets" / ".partial" / "NCBI-disease" / "original_pubtator" / "NCBItrainset_corpus.txt.part"
+    have = partial.stat().st_size
+    assert 0 < have < (shared_datasets / NCBI_TRAIN).stat().st_size
+    server.drops.clear()
+    res = dl.download(entry, tmp_path, mirror=server.url)
+    assert (res.fetched, res.cached, res.failed) == (1, 6, ())
+    assert _requests(server, NCBI_TRAIN)[-1] == f"bytes={have}-" and not partial.exists()
+    assert sha256_file(res.folder / "original_pubtator" / "NCBItrainset_corpus.txt") == sha256_file(
+        shared_datasets / NCBI_TRAIN)

@@ -133,3 +133,17 @@ def test_two_torchrun_ranks_share_one_cache(tiny_model_dir, tmp_path):
     assert (r0["hit"], r1["hit"]) == (False, True)  # rank 0 wrote it, rank 1 waited and mapped it
     assert r0["digest"] == r1["digest"] and r0["dir"] == r1["dir"] and r0["n"] == 40
     assert [p.name for p in (tmp_path / "cache").iterdir()] == [Path(r0["dir"]).name]
+
+
+def test_pages_handed_back_while_reading_change_nothing(tok, tmp_path):
+    data = _records(tmp_path / "d.jsonl", 25)
+    enc = ChatEncoder(tok, max_length=128)
+    cache, _ = open_cache(data, enc, tmp_path / "c", progress=False)
+    again = TokenCache(cache.dir, release_every=1)  # madvise(DONTNEED) after every read
+    assert [again.example(i) for i in reversed(range(len(again)))] == [cache.example(i) for i in reversed(range(len(cache)))]
+    from taiyi.train.token_cache import CachedExamples
+
+    ds = CachedExamples(again)
+    assert ds.lengths.tolist() == [len(ds[i]["input_ids"]) for i in range(len(ds))]
+    with pytest.raises(IndexError):
+        again.example(len(again))

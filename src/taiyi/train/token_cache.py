@@ -89,7 +89,10 @@ def _chunks(files: list[Path], n_chunks: int) -> list[tuple[str, int, int, int]]
                 fh.readline()  # to the end of the line the cut falls in
                 end = min(size, fh.tell()) if start + step < size else size
                 fh.seek(start)
-                lines = fh.read(end - start).count(b"\n")
+                lines, left = 0, end - start
+                while left > 0:  # counted in blocks: a chunk can be hundreds of MB
+                    block = fh.read(min(left, 1 << 24))
+                    lines, left = lines + block.count(b"\n"), left - len(block)
                 out.append((str(p), start, end, line))
                 start, line = end, line + lines
     return out

@@ -36,6 +36,8 @@ def read_jsonl_numbered(path: str | Path) -> Iterator[tuple[int, dict]]:
     path = Path(path)
     with open(path, "rb") as fh:
         for line_no, line in enumerate(fh, 1):
+            if line_no == 1:
+                line = line.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not data
             if not line.strip():
                 continue
             try:
@@ -169,7 +171,7 @@ def write_json(path: str | Path, obj: Any) -> None:
 def read_json(path: str | Path) -> Any:
     path = Path(path)
     try:
-        return orjson.loads(path.read_bytes())
+        return orjson.loads(path.read_bytes().removeprefix(b"\xef\xbb\xbf"))  # a byte-order mark is not data
     except orjson.JSONDecodeError as exc:
         raise DataError(f"{path}: malformed JSON ({exc})") from None
 

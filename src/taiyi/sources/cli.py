@@ -217,6 +217,10 @@ def convert_cmd(
     out: Path = typer.Option(Path("corpus"), "--out", help="corpus output folder"),
     parquet: bool = typer.Option(False, "--parquet", help="also write <split>.parquet beside each <split>.jsonl"),
     catalog: Optional[list[Path]] = typer.Option(None, "--catalog", help=CATALOG_HELP),
+    allow_empty: bool = typer.Option(False, "--allow-empty", help="accept empty input files and splits with no "
+                                     "records (refused by default: they would delete that split)"),
+    skip_missing: bool = typer.Option(False, "--skip-missing", help="with --all: skip a dataset whose folder is "
+                                      "present but a file is missing (by default that is an error)"),
 ) -> None:
     """Convert raw dataset files into the unified corpus (corpus/<dataset>/<split>.jsonl + manifest.json).
 
@@ -237,12 +241,13 @@ def convert_cmd(
             if input_root is None:
                 typer.echo("--all needs --input-root DIR", err=True)
                 raise typer.Exit(2)
-            convert.convert_all(input_root, out, parquet=parquet)
+            convert.convert_all(input_root, out, parquet=parquet, allow_empty=allow_empty,
+                                skip_missing=skip_missing)
         else:
             if input_dir is None:
                 typer.echo("--dataset needs --input DIR (the dataset's folder)", err=True)
                 raise typer.Exit(2)
-            convert.convert_dataset(dataset, input_dir, out, parquet=parquet)
+            convert.convert_dataset(dataset, input_dir, out, parquet=parquet, allow_empty=allow_empty)
     except (DataError, FileNotFoundError, KeyError) as exc:
         typer.echo(f"error: {str(exc).strip(chr(34) + chr(39))}", err=True)
         raise typer.Exit(1)

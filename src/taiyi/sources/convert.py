@@ -34,12 +34,17 @@ def read_dataset(name: str, data_root: str | Path, *, catalog: Catalog | None = 
     return read_entry(entry, Path(data_root) / entry.path)
 
 
-def read_entry(entry: Entry, folder: Path) -> dict[str, list[dict]]:
-    """Run the entry's reader on ``folder`` (the dataset's own folder); validates and groups by split."""
+def read_entry(entry: Entry, folder: Path, *, allow_empty: bool = False) -> dict[str, list[dict]]:
+    """Run the entry's reader on ``folder`` (the dataset's own folder); validates and groups by split.
+
+    An empty input file, or a split file that yields no records (empty or header-only), is an error unless
+    ``allow_empty``: read silently, it would delete that split from the corpus."""
     if entry.status != "supported":
         raise NotSupportedError(f"{entry.name}: not yet supported ({entry.why or 'no reader'})")
     if not folder.is_dir():
         raise FileNotFoundError(f"{entry.name}: folder {folder} not found")
+    if not allow_empty:
+        _check_not_empty(entry, folder)
     reader = get_reader(entry.reader_name)
     by_split: dict[str, list[dict]] = defaultdict(list)
     for rec in reader(folder, **entry.reader_options):
@@ -48,9 +53,52 @@ def read_entry(entry: Entry, folder: Path) -> dict[str, list[dict]]:
         by_split[rec["split"]].append(rec)
     if not by_split:
         raise DataError(f"{entry.name}: reader {entry.reader_name!r} produced no records from {folder}")
+    if not allow_empty:
+        _check_splits_present(entry, folder, by_split)
     everything = [r for recs in by_split.values() for r in recs]
     assert_valid(everything, source=f"{entry.name} ({folder})")
     return {s: by_split[s] for s in sorted(by_split, key=_split_key)}
+
+
+def _check_not_empty(entry: Entry, folder: Path) -> None:
+    for path in input_paths(entry, folder):
+        if path.is_file() and (path.stat().st_size == 0 or path.stat().st_size < 4096 and not path.read_bytes().strip()):
+            raise DataError(f"{path}: empty file (dataset {entry.name}); pass --allow-empty if that is intended")
+
+
+def _check_splits_present(entry: Entry, folder: Path, by_split: dict[str, list[dict]]) -> None:
+    """Every split the reader options name a present file for must yield records."""
+    files = entry.reader_options.get("files")
+    if not isinstance(files, dict):
+        return
+    for split, rel in files.items():
+        if split not in SPLIT_ORDER:  # keys that are not splits (translation directions, file roles)
+            continue
+        named = [folder / r for r in _strings(rel)]
+        present = [p for p in named if p.exists()]
+        produced = by_split.get(split) or (split == "test" and by_split.get("test_unlabelled"))
+        if present and not produced:
+            raise DataError(f"{present[0]}: no records for split {split!r} of {entry.name} (an empty or header-only "
+                            "file?); pass --allow-empty if that is intended")
+
+
+def _named_inputs(entry: Entry, folder: Path) -> list[Path]:
+    """Files and folders the reader options name (strings with a file suffix or a slash)."""
+    return [folder / v for v in _strings(entry.reader_options) if "/" in v or Path(v).suffix[1:].isalnum()]
+
+
+def _missing_inputs(entry: Entry, folder: Path) -> list[Path]:
+    return [p for p in _named_inputs(entry, folder) if not p.exists()]
+
+
+def _strings(value: Any) -> list[str]:
+    if isinstance(value, str):
+        return [value]
+    if isinstance(value, dict):
+        return [s for v in value.values() for s in _strings(v)]
+    if isinstance(value, (list, tuple)):
+        return [s for v in value for s in _strings(v)]
+    return []
 
 
 def _split_key(split: str) -> tuple[int, str]:
@@ -110,7 +158,8 @@ def _write_dataset(entry: Entry, splits: dict[str, list[dict]], dest: Path, parq
 
 
 def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | None = None, progress: bool = True,
-                *, catalog: Catalog | None = None, parquet: bool = False) -> dict:
+                *, catalog: Catalog | None = None, parquet: bool = False, allow_empty: bool = False,
+                skip_missing: bool = False) -> dict:
     """Convert every catalog dataset present under ``input_root`` into ``out`` (replaced atomically).
 
     Returns ``{"converted": {name: {split: n}}, "skipped": {name: reason}, "seconds": s, "records": n,
@@ -137,11 +186,23 @@ def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | 
             if entry.status != "supported":
                 skipped[entry.name] = f"not yet supported: {entry.why or 'no reader'}"
                 continue
+            if not folder.is_dir():
+                skipped[entry.name] = f"files absent: folder {folder} not found"
+                continue
+            named = _named_inputs(entry, folder)
+            if named and not any(p.exists() for p in named):  # none of its files here: absent, not damaged
+                skipped[entry.name] = f"files absent: none of {[str(p.relative_to(folder)) for p in named]} in {folder}"
+                continue
             t1 = time.perf_counter()
             try:
-                splits = read_entry(entry, folder)
-            except FileNotFoundError as exc:
-                skipped[entry.name] = f"files absent: {exc}"
+                splits = read_entry(entry, folder, allow_empty=allow_empty)
+            except (FileNotFoundError, DataError) as exc:
+                if not (isinstance(exc, FileNotFoundError) or _missing_inputs(entry, folder)):
+                    raise
+                if not skip_missing:  # one rule for a missing file: an error, unless asked to skip
+                    raise DataError(f"{entry.name}: {' '.join(str(exc).split())}; nothing was written (pass "
+                                    f"--skip-missing to convert the other datasets without it)") from None
+                skipped[entry.name] = f"missing file: {' '.join(str(exc).split())}"
                 continue
             _write_dataset(entry, splits, tmp / entry.name, parquet)
             converted[entry.name] = {s: len(r) for s, r in splits.items()}
@@ -161,13 +222,13 @@ def convert_all(input_root: str | Path, out: str | Path, names: Iterable[str] | 
 
 
 def convert_dataset(name: str, input_dir: str | Path, out: str | Path, *, catalog: Catalog | None = None,
-                    parquet: bool = False, progress: bool = True) -> dict[str, int]:
+                    parquet: bool = False, progress: bool = True, allow_empty: bool = False) -> dict[str, int]:
     """Convert one dataset from its own folder into ``out/<name>/``; merges its entry into ``out/manifest.json``."""
     catalog = catalog or load_catalog()
     entry = catalog.get(name)
     folder, out = Path(input_dir), Path(out)
     t0 = time.perf_counter()
-    splits = read_entry(entry, folder)
+    splits = read_entry(entry, folder, allow_empty=allow_empty)
     with atomic_dir(out / entry.name) as tmp:
         _write_dataset(entry, splits, tmp, parquet)
     counts = {s: len(r) for s, r in splits.items()}

@@ -36,6 +36,7 @@ from typing import Iterator
 from taiyi.corpus.schema import make_passages, new_record
 from taiyi.files import DataError, read_json, read_jsonl_numbered
 from taiyi.sources.registry import register_reader
+from taiyi.sources.textfile import field
 
 log = logging.getLogger(__name__)
 
@@ -68,11 +69,8 @@ def _json_list(path: Path) -> list:
     return data
 
 
-def _field(path: Path, where: str, item: dict, key: str):
-    try:
-        return item[key]
-    except KeyError:
-        raise DataError(f"{path}: {where}: missing field {key!r} (has {sorted(item)})") from None
+def _field(path: Path, where: str, item: dict, key: str, kind: type | tuple[type, ...] = str):
+    return field(f"{path}: {where}", item, key, kind)
 
 
 def _is_unlabelled(split: str) -> bool:
@@ -261,7 +259,7 @@ def read_cblue_cls(
             if _is_unlabelled(split):
                 labels = []
             else:
-                label = _field(path, where, item, "label")
+                label = _field(path, where, item, "label", (str, int, list))
                 labels = list(label) if isinstance(label, list) else [str(label)]
             yield new_record("text", id=rid, document_id=rid, dataset=dataset, split=split, lang=lang, text=text, labels=labels)
 
@@ -288,7 +286,7 @@ def read_cblue_pairs(
                 # one KUAKE-QTR test item has an empty title; a pair with an empty side is unusable
                 log.warning("%s: %s (id %s): empty %s or %s, record skipped", path, where, item.get("id"), f1, f2)
                 continue
-            label = "" if _is_unlabelled(split) else str(_field(path, where, item, "label"))
+            label = "" if _is_unlabelled(split) else str(_field(path, where, item, "label", (str, int)))
             yield new_record(
                 "pairs", id=rid, document_id=rid, dataset=dataset, split=split, lang=lang, text_1=t1, text_2=t2, label=label
             )

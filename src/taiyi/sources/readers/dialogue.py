@@ -26,6 +26,7 @@ import orjson
 from taiyi.corpus.schema import new_record
 from taiyi.files import DataError, read_json
 from taiyi.sources.registry import register_reader
+from taiyi.sources.textfile import check_complete, field
 
 _MARKER = re.compile(r"<(user|bot)>\s*[:：]")
 
@@ -104,6 +105,7 @@ def read_medical_dialogue_csv(
     for split, rel in files.items():
         path = _file(root, rel, f"CSV for split {split!r}")
         text = _decode(path, encoding).lstrip("\ufeff")
+        check_complete(path, text)
         reader = csv.DictReader(io.StringIO(text, newline=""))
         need = {"department", "title", "ask", "answer"}
         if not need <= set(reader.fieldnames or []):
@@ -134,7 +136,7 @@ def read_medical_dialogue_csv(
 
 def _instruction_items(path: Path) -> Iterator[tuple[str, dict]]:
     """(location, object) from a JSON list or JSON lines file (BenTsao's llama_data.json is JSON lines)."""
-    head = path.read_bytes()[:1024].lstrip()
+    head = path.read_bytes()[:1024].removeprefix(b"\xef\xbb\xbf").lstrip()
     if head.startswith(b"["):
         data = read_json(path)
         for i, item in enumerate(data):
@@ -145,7 +147,7 @@ def _instruction_items(path: Path) -> Iterator[tuple[str, dict]]:
             if not line.strip():
                 continue
             try:
-                yield f"{path}:{line_no}", orjson.loads(line)
+                yield f"{path}:{line_no}", orjson.loads(line.removeprefix(b"\xef\xbb\xbf") if line_no == 1 else line)
             except orjson.JSONDecodeError as exc:
                 raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
 
@@ -174,11 +176,8 @@ def read_instruction_dialogue(
         for n, (where, item) in enumerate(_instruction_items(path), 1):
             if not isinstance(item, dict):
                 raise DataError(f"{where}: expected a JSON object, got {type(item).__name__}")
-            try:
-                instruction, output = item["instruction"], item["output"]
-            except KeyError as exc:
-                raise DataError(f"{where}: missing field {exc}") from None
-            extra = (item.get("input") or "").strip()
+            instruction, output = field(where, item, "instruction"), field(where, item, "output")
+            extra = (field(where, item, "input", (str, type(None)), optional=True) or "").strip()
             turns = _split_markers(instruction)
             if turns is None:
                 turns = [("user", instruction + ("\n" + extra if extra else ""))]

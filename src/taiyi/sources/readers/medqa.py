@@ -15,6 +15,7 @@ from typing import Iterator
 from taiyi.corpus.schema import new_record
 from taiyi.files import DataError, read_jsonl
 from taiyi.sources.registry import register_reader
+from taiyi.sources.textfile import field
 
 
 @register_reader("medqa")
@@ -32,10 +33,8 @@ def read_medqa(
             raise DataError(f"{path}: file for split {split!r} not found")
         for n, item in enumerate(read_jsonl(path), 1):
             where = f"{path}: record {n}"
-            try:
-                question, options, idx = item["question"], item["options"], item["answer_idx"]
-            except KeyError as exc:
-                raise DataError(f"{where}: missing field {exc}") from None
+            question, options, idx = field(where, item, "question"), field(where, item, "options", dict), \
+                field(where, item, "answer_idx")
             if not isinstance(options, dict) or not options:
                 raise DataError(f"{where}: 'options' must be a non-empty object letter -> text")
             letters = sorted(options)

@@ -27,6 +27,7 @@ from typing import Iterator
 from taiyi.corpus.schema import new_record
 from taiyi.files import DataError
 from taiyi.sources.registry import register_reader
+from taiyi.sources.textfile import read_lines
 
 _CJK = r"\u3000-\u303f\u3400-\u4dbf\u4e00-\u9fff\uff00-\uffef"
 _CJK_PUNCT = r"\u3000-\u303f\uff00-\uffef"
@@ -37,10 +38,7 @@ _LINK = re.compile(r"^\s*(omitted|\d+(?:\s*,\s*\d+)*)\s*<=>\s*(omitted|\d+(?:\s*
 def _read_lines(path: Path) -> list[str]:
     if not path.is_file():
         raise DataError(f"{path}: file not found")
-    try:
-        return path.read_text(encoding="utf-8").splitlines()
-    except UnicodeDecodeError as exc:
-        raise DataError(f"{path}: cannot decode as utf-8 (byte offset {exc.start}: {exc.reason})") from None
+    return read_lines(path)  # one decoding rule: BOM dropped, a cut-short last line refused
 
 
 def join_sentences(sentences: list[str], lang: str) -> str:

@@ -57,7 +57,7 @@ def link_relations(rec: dict, rels: list[tuple[str, str, str, str]], where: str,
 def iter_documents(path: Path) -> Iterator[dict]:
     """Raw PubTator blocks: {pmid, title, abstract, mentions[(line, fields)], relations[(line, fields)], line}."""
     doc: dict | None = None
-    lines = read_lines(path)
+    lines = read_lines(path, complete=True)  # a cut text line would read as a shorter title or abstract
     for no, line in enumerate(lines, 1):
         if not line.strip():
             if doc is not None:

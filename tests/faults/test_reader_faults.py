@@ -92,6 +92,10 @@ def _in_folder_input(reader: str, path: Path) -> bool:
     return any(p.is_dir() and p in path.parents for p in input_paths(load_catalog().get(dataset), folder))
 
 
+def _binary(path: Path) -> bool:
+    return b"\0" in path.read_bytes()[:4096] or path.suffix in (".xlsx", ".zip", ".gz")
+
+
 def _mirror(src: Path, dest: Path) -> None:
     """A copy of a dataset folder made of symlinks (real folders, linked files): faults replace single files."""
     for d, dirs, files in os.walk(src):
@@ -170,6 +174,6 @@ def test_fault_is_an_error_or_the_same_records(reader, fault, clean, tmp_path, c
     assert len(lines) == 1 and lines[0].startswith("error: "), f"not one error line: {err!r}"
     assert "Traceback" not in err
     assert damaged.name in err or damaged.parent.name in err, f"the error does not name {damaged.name}: {err}"
-    if fault in LOCATED:
+    if fault in LOCATED and not _binary(damaged):  # a cut .xlsx (a zip) has no line to name
         assert re.search(r":\d+|line \d+|record|offset \d+|position \d+|documents? \[?'?\w+", err), \
             f"the error names no line or record: {err}"

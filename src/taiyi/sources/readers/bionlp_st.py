@@ -39,6 +39,9 @@ def read_bionlp_st(root: Path, *, dirs: dict[str, str], gold: str = ".a2", passa
         txts = sorted(folder.glob("*.txt"))
         if not txts:
             raise FileNotFoundError(f"no .txt files in {folder}")
+        orphans = sorted({p.stem for p in folder.glob("*.a1")} - {t.stem for t in txts})
+        if orphans:  # an annotation file whose text is gone is a damaged copy
+            raise DataError(f"{folder / orphans[0]}.a1: its text {orphans[0]}.txt is missing ({len(orphans)} such)")
         for txt in txts:
             a1, a2 = txt.with_suffix(".a1"), txt.with_suffix(gold)
             if not a1.is_file():
@@ -49,5 +52,5 @@ def read_bionlp_st(root: Path, *, dirs: dict[str, str], gold: str = ".a2", passa
                 raise DataError(f"{txt}: gold file {a2.name} is missing (a split without gold is {UNLABELLED!r})")
             text = read_text(txt)
             rec = kb_document(split, txt.stem, text, passage_type, dataset, lang)
-            rec.update(parse_standoff([a1] if split == UNLABELLED else [a1, a2], text, txt.stem))
+            rec.update(parse_standoff([a1] if split == UNLABELLED else [a1, a2], text, txt.stem, text_name=txt.name))
             yield rec

@@ -35,7 +35,7 @@ def mention_matches(texts: list[str], mention: str, covered: str = "") -> bool:
     return _WS.sub(" ", mention) in (" ".join(frags), "".join(frags), _WS.sub(" ", covered))
 
 
-def parse_standoff(files: Iterable[Path], text: str, doc_id: str, *, events: bool = True) -> dict:
+def parse_standoff(files: Iterable[Path], text: str, doc_id: str, *, events: bool = True, text_name: str = "") -> dict:
     """The annotations of one document's standoff files (.ann, or .a1 + .a2/.rel) as kb fields.
 
     Ids must be unique across the files. ``events=False`` ignores E lines (SETH marks some mentions as
@@ -59,7 +59,8 @@ def parse_standoff(files: Iterable[Path], text: str, doc_id: str, *, events: boo
                     texts = [text[s:e] for s, e in offsets]
                     covered = text[offsets[0][0]:offsets[-1][1]]
                     if any(not (0 <= s <= e <= len(text)) for s, e in offsets) or not mention_matches(texts, mention, covered):
-                        raise DataError(f"{where}: span {spans} gives {' '.join(texts)!r}, not {mention!r}")
+                        raise DataError(f"{where}: span {spans} gives {' '.join(texts)!r}"
+                                        f"{' in ' + text_name if text_name else ''}, not {mention!r}")
                     if ann_id in tbs:
                         raise DataError(f"{where}: id {ann_id} already defined at {tbs[ann_id][1]}")
                     tbs[ann_id] = ({"id": ann_id, "type": etype, "text": texts, "offsets": offsets,
@@ -178,6 +179,11 @@ def read_brat(root: Path, *, dirs: dict[str, str] | str, ann_dirs: dict[str, str
             doc_ids = sorted(p.stem for p in folder.glob("*.txt"))
         if not doc_ids:
             raise FileNotFoundError(f"no documents in {folder}")
+        if not split_lists and texts is None:  # an annotation file whose text is gone is a damaged copy
+            orphans = sorted({p.stem for p in ann_folder.glob("*.ann")} - set(doc_ids))
+            if orphans:
+                raise DataError(f"{ann_folder / orphans[0]}.ann: its text {orphans[0]}.txt is missing from {folder} "
+                                f"({len(orphans)} such)")
         for doc_id in doc_ids:
             ann = ann_folder / f"{doc_id}.ann"
             if texts is not None:
@@ -189,5 +195,6 @@ def read_brat(root: Path, *, dirs: dict[str, str] | str, ann_dirs: dict[str, str
             if not ann.is_file():
                 raise DataError(f"{folder / doc_id}.txt: annotation file {ann.name} is missing")
             rec = kb_document(split, doc_id, text, passage_type, dataset, lang)
-            rec.update(parse_standoff([ann], text, doc_id, events=events))
+            rec.update(parse_standoff([ann], text, doc_id, events=events,
+                                      text_name=text_file if texts is not None else f"{doc_id}.txt"))
             yield rec

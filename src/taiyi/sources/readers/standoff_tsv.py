@@ -59,7 +59,8 @@ def read_standoff_tsv(root: Path, *, texts: str, mentions: str, split_lists: dic
     stray = sorted(set(by_doc) - listed)
     if stray:
         no = by_doc[stray[0]][0][0]
-        raise DataError(f"{tsv}:{no}: document {stray[0]} is in no split ({len(stray)} such documents)")
+        raise DataError(f"{tsv}:{no}: document {stray[0]} is in no split list "
+                        f"({', '.join(sorted((split_lists or {}).values()))}; {len(stray)} such documents)")
     for split, ids in splits.items():
         for doc_id in ids:
             text = read_text(folder / f"{doc_id}.txt")

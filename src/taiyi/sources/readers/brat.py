@@ -59,8 +59,8 @@ def parse_standoff(files: Iterable[Path], text: str, doc_id: str, *, events: boo
                     texts = [text[s:e] for s, e in offsets]
                     covered = text[offsets[0][0]:offsets[-1][1]]
                     if any(not (0 <= s <= e <= len(text)) for s, e in offsets) or not mention_matches(texts, mention, covered):
-                        raise DataError(f"{where}: span {spans} gives {' '.join(texts)!r}"
-                                        f"{' in ' + text_name if text_name else ''}, not {mention!r}")
+                        raise DataError(f"{where}: span {spans} gives {' '.join(texts)!r}, not {mention!r}"
+                                        f"{' (text: ' + text_name + ')' if text_name else ''}")
                     if ann_id in tbs:
                         raise DataError(f"{where}: id {ann_id} already defined at {tbs[ann_id][1]}")
                     tbs[ann_id] = ({"id": ann_id, "type": etype, "text": texts, "offsets": offsets,

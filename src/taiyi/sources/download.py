@@ -321,8 +321,21 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
     finally:
         if own:
             client.close()
+        _prune(root / ".partial" / entry.path, root)
     res.failed = tuple(sorted(failed))
     return res
+
+
+def _prune(folder: Path, stop: Path) -> None:
+    """Remove the empty folders left under ``folder`` (and its empty parents up to ``stop``)."""
+    if not folder.is_dir():
+        return
+    for d in sorted((p for p in folder.rglob("*") if p.is_dir()), key=lambda p: len(p.parts), reverse=True):
+        if not any(d.iterdir()):
+            d.rmdir()
+    while folder != stop and folder.is_dir() and not any(folder.iterdir()):
+        folder.rmdir()
+        folder = folder.parent
 
 
 class CredentialedError(DataError):

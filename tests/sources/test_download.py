@@ -300,3 +300,23 @@ def test_an_interrupted_run_is_resumed_by_the_next(server, tmp_path, shared_data
     assert _requests(server, NCBI_TRAIN)[-1] == f"bytes={have}-" and not partial.exists()
     assert sha256_file(res.folder / "original_pubtator" / "NCBItrainset_corpus.txt") == sha256_file(
         shared_datasets / NCBI_TRAIN)
+
+
+def test_unreachable_origin_gives_up_early(tmp_path):
+    """Offline (nothing listens on the port): a few files fail, the rest are not tried, and the CLI prints a
+    handful of lines rather than one per file."""
+    import socket
+
+    from taiyi.cli import app
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]  # closed again: connections are refused
+    res = dl.download(get_entry("an_em"), tmp_path, mirror=f"http://127.0.0.1:{port}", workers=1)
+    assert len(res.failed) == dl.GIVE_UP_AFTER + 1 and res.fetched == 0
+    assert "ConnectError" in res.failed[0] and "999 more file(s) not tried after 8 failures" in res.failed[-1]
+    assert not (tmp_path / "datasets" / "an_em").exists()
+    out = CliRunner().invoke(app, ["datasets", "download", "an_em", "--mirror", f"http://127.0.0.1:{port}",
+                                   "--cache-dir", str(tmp_path), "--workers", "1"])
+    assert out.exit_code == 1 and len([ln for ln in out.output.splitlines() if ln.startswith("error:")]) == 4
+    assert "an_em: … and 6 more failure(s)" in out.output

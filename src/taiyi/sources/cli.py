@@ -193,7 +193,8 @@ def download_cmd(
             except DataError as exc:
                 errors.append(str(exc))
                 continue
-            errors += res.failed
+            errors += list(res.failed[:3]) + ([f"{e.name}: … and {len(res.failed) - 3} more failure(s)"]
+                                              if len(res.failed) > 3 else [])
             done.append(res)
             if pin.not_pinned:
                 console.print(f"[dim]{e.name}: {len(pin.not_pinned)} file(s) of the reference copy have no pinned "

@@ -29,6 +29,7 @@ from taiyi.sources.catalog import Entry
 PINS_DIR = Path(__file__).with_name("downloads")
 ENV_CACHE = "TAIYI_CACHE"
 ENV_MIRROR = "TAIYI_DOWNLOAD_MIRROR"
+GIVE_UP_AFTER = 8  # failed files, with none fetched, before a dataset's remaining files are not tried
 RAW_URL = "https://raw.githubusercontent.com/{repo}/{commit}/{path}"
 _LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
 
@@ -282,14 +283,19 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
     res = Result(entry.name, root / entry.path)
     own = client is None
     client = client or httpx.Client(follow_redirects=True, timeout=httpx.Timeout(60.0, connect=20.0))
-    lock = threading.Lock()
+    lock, give_up = threading.Lock(), threading.Event()
     failed: list[str] = []
+    not_tried = [0]
 
     def count(n: int) -> None:
         with lock:
             res.bytes += n
 
     def one(job: Job) -> None:
+        if give_up.is_set():
+            with lock:
+                not_tried[0] += 1
+            return
         partial = root / ".partial" / entry.path / (job.rel + ".part")
         dest = res.folder / job.rel
         n = len(job.members) or 1
@@ -308,6 +314,8 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
         except DownloadError as exc:
             with lock:
                 failed.append(str(exc))
+                if len(failed) >= GIVE_UP_AFTER and not (res.fetched or res.cached):
+                    give_up.set()  # offline, or the origin is gone: do not try thousands of files one by one
             return
         with lock:
             res.fetched += n if got else 0
@@ -323,6 +331,9 @@ def download(entry: Entry, cache: Path, *, mirror: str | None = None, client=Non
             client.close()
         _prune(root / ".partial" / entry.path, root)
     res.failed = tuple(sorted(failed))
+    if not_tried[0]:
+        res.failed += (f"{entry.name}: {not_tried[0]} more file(s) not tried after {len(failed)} failures and no "
+                       f"success (offline, or the origin moved?)",)
     return res
 
 

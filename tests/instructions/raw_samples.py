@@ -30,6 +30,19 @@ def corpus_records(corpus: Path, task: str) -> Iterator[tuple[dict, dict]]:
                         yield orjson.loads(line), info
 
 
+def with_dataset_facts(corpus: Path, task, pairs: Iterator[tuple[dict, dict]]) -> Iterator[tuple[dict, dict]]:
+    """``pairs`` ((record, info) of ``corpus_records``) with each dataset's info carrying the task's dataset facts
+    computed over all that dataset's records (as ``taiyi build`` does over the splits it builds)."""
+    from taiyi.instructions.tasks.registry import with_facts
+
+    done: dict[str, dict] = {}
+    for rec, info in pairs:
+        name = info["name"]
+        if name not in done:
+            done[name] = with_facts(task, info, lambda: (r for r, i in corpus_records(corpus, task.name) if i["name"] == name))
+        yield rec, done[name]
+
+
 def distinct_cases(corpus: Path, task: str, case: Callable[[dict, dict], tuple[Hashable, object] | None]):
     """Distinct round-trip cases of ``task`` over the converted corpus.
 

@@ -17,7 +17,7 @@ from taiyi.evaluate.metrics import get_metric, metric_names
 from taiyi.instructions.tasks.base import ParseError, load_templates
 from taiyi.instructions.tasks.registry import BUILTIN, UNITS, get_task, task_names
 
-from .raw_samples import corpus_records
+from .raw_samples import corpus_records, with_dataset_facts
 
 TASKS = task_names()
 MAX_CASES = 40000  # distinct (meta, target) pairs checked per task; the whole shared corpus stays below it
@@ -53,7 +53,7 @@ def real_cases(shared_corpus) -> dict[str, list[tuple[dict, object]]]:
     out: dict[str, list] = {}
     for task in TASKS:
         t, seen, cases = get_task(task), set(), []
-        for n, (rec, info) in enumerate(corpus_records(shared_corpus, task)):
+        for n, (rec, info) in enumerate(with_dataset_facts(shared_corpus, t, corpus_records(shared_corpus, task))):
             for mode in ("eval", "train"):
                 for inst in t.examples(rec, random.Random(n), info, mode=mode):
                     k = _key(inst.meta, inst.target)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 
 from taiyi.files import DataError, validation_message, write_jsonl
 from taiyi.instructions.tasks.base import Instruction
-from taiyi.instructions.tasks.registry import Task, get_task, task_names
+from taiyi.instructions.tasks.registry import Task, get_task, task_names, with_facts
 
 BENCHMARKS_FILE = Path(__file__).resolve().parent / "benchmarks.yaml"
 
@@ -183,7 +183,10 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
     prompt are the same on every run whatever the record order or ``limit``.
     """
     codec = benchmark.task_def
-    binfo = prepare_info(benchmark, info)
+    records = (prepare_record(benchmark, r) for r in records)
+    if type(codec).dataset_facts is not Task.dataset_facts:  # facts come from the whole split, whatever ``limit``
+        records = list(records)
+    binfo = with_facts(codec, prepare_info(benchmark, info), lambda: iter(records))
     items: list[Instruction] = []
     seen: set[str] = set()
     for n, record in enumerate(records):
@@ -193,7 +196,7 @@ def eval_items(benchmark: Benchmark, records: Iterable[dict], info: dict, *, see
         if rid is None:
             raise DataError(f"benchmark {benchmark.name}: record #{n} of {benchmark.dataset}/{benchmark.split} has no id")
         rng = random.Random(f"{seed}:{benchmark.name}:{rid}")
-        prepared = prepare_record(benchmark, record)
+        prepared = record  # already restricted to the benchmark's types above
         try:
             made = codec.examples(prepared, rng, binfo, mode="eval")
         except DataError:

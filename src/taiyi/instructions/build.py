@@ -40,7 +40,7 @@ from taiyi.instructions.epoch_mix import EpochMix, EpochPlan
 from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
-from taiyi.instructions.tasks.registry import get_task
+from taiyi.instructions.tasks.registry import get_task, with_facts
 
 _WORKER: dict[str, Any] = {}
 
@@ -64,6 +64,14 @@ def _init_worker(cfg: BuildConfig, index: ContaminationIndex) -> None:
     _WORKER["counter"] = TokenCounter(cfg.tokenizer)
 
 
+def _clean_records(plan: DatasetPlan, index: ContaminationIndex):
+    """The dataset's training records that survive decontamination (what a task's dataset facts are drawn from)."""
+    for path in plan.files():
+        for _, rec in corpus_records(path):
+            if not index.check(rec):
+                yield rec
+
+
 def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     """Stream one dataset into a shard file of candidate instructions (+ dedup signature); return counts."""
     cfg: BuildConfig = _WORKER["cfg"]
@@ -74,6 +82,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     near, num_perm, n_sh = cfg.dedup.get("near", True), int(cfg.dedup["num_perm"]), int(cfg.dedup["shingle"])
     written, read = 0, 0
     codecs = {t: get_task(t) for t in plan.tasks}
+    infos = {t: with_facts(codecs[t], plan.info, lambda: _clean_records(plan, index)) for t in plan.tasks}
     with open(shard, "wb") as fh:
         for split, path in zip(plan.splits, plan.files()):
             for line_no, rec in corpus_records(path):
@@ -93,7 +102,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
                     rng = random.Random(f"{cfg.seed}:{plan.name}:{split}:{rid}:{task}")
                     for _ in range(draw_count(rng, plan.draws)):
                         try:
-                            made = codecs[task].examples(rec, rng, plan.info, mode="train")
+                            made = codecs[task].examples(rec, rng, infos[task], mode="train")
                         except Exception as exc:  # a record the codec cannot handle: counted, never fatal
                             dropped["codec_error"] = dropped.get("codec_error", 0) + 1
                             if len(counts["errors"]) < 5:

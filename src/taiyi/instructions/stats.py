@@ -12,11 +12,15 @@ from dataclasses import dataclass, field
 TASK_TYPES = {  # codec -> row label, in the paper's order
     "ner": "Named Entity Recognition",
     "re": "Relation Extraction",
+    "norm": "Entity normalisation",
     "ee": "Event Extraction",
+    "bionlp_ee": "Biomedical event extraction (BioNLP)",
     "cls": "Text Classification",
     "pair": "Text Pair Task",
+    "sim": "Similarity scoring",
     "mt": "Machine Translation",
     "title": "Title / summary generation",
+    "summ": "Question summarisation",
     "report": "Other additional tasks (report generation)",
     "mcqa": "Multiple-choice QA",
     "qa": "Single-turn QA",
@@ -24,6 +28,23 @@ TASK_TYPES = {  # codec -> row label, in the paper's order
     "general": "General dialogue data",
 }
 LANG_COLUMNS = (("zh", "Chinese"), ("en", "English"), ("zh-en", "zh-en"))
+
+# The paper's instruction-data table (README "Instruction-Tuning Data", Taiyi1 @ 67a701cc; see
+# ../shared/reference/taiyi_datasets.md): family -> (its tasks here, Chinese, English, zh+en when only a joint
+# figure is given). NER's two columns are as the README prints them (its per-dataset rows suggest they are swapped).
+PAPER_FAMILIES = {
+    "Named Entity Recognition": (("ner", "norm"), 44667, 28603, None),
+    "Relation Extraction": (("re",), 26606, 17279, None),
+    "Event Extraction": (("ee", "bionlp_ee"), 2992, 2022, None),
+    "Text Classification": (("cls",), 37624, 40339, None),
+    "Text Pair Task": (("pair", "sim", "title", "summ"), 45548, 11237, None),
+    "Machine Translation": (("mt",), None, None, 74113),
+    "Single-turn QA": (("qa", "mcqa"), 129562, 57962, None),
+    "Multi-round dialogue": (("dialogue",), 16391, 10000, None),
+    "Other additional tasks": (("report",), None, None, 9370),
+    "General dialogue data": (("general",), None, None, 560000),
+}
+PAPER_TOTAL = 1114315
 
 
 @dataclass
@@ -84,7 +105,8 @@ class BuildStats:
             out += [f"## Stage {s}", "", "| Task type | " + " | ".join(c for _, c in LANG_COLUMNS) + " | Total |",
                     "|---|" + "---:|" * (len(LANG_COLUMNS) + 1)]
             col_tot = Counter()
-            for task, label in TASK_TYPES.items():
+            rows = {**TASK_TYPES, **{t: t for (st, t, _) in self.kept if st == s and t not in TASK_TYPES}}
+            for task, label in rows.items():
                 row = [self.kept.get((s, task, lang), 0) for lang, _ in LANG_COLUMNS]
                 if not any(row):
                     continue
@@ -101,6 +123,8 @@ class BuildStats:
                     "a capped source shows a different subset each epoch. *New* = examples not seen in an earlier "
                     "epoch.", ""]
             out += markdown(rep) + [""]
+        if stages:
+            out += self.paper_table(max(stages))
         out += ["## Dropped", "", "| Reason | Records |", "|---|---:|"]
         out += [f"| {r} | {n:,} |" for r, n in sorted(self.dropped.items())] or ["| (none) | 0 |"]
         out.append("")
@@ -116,3 +140,29 @@ class BuildStats:
             out += [f"| {d} | {why} |" for d, why in sorted(self.skipped.items())]
             out.append("")
         return "\n".join(out)
+
+    def paper_table(self, stage: int) -> list[str]:
+        """Markdown lines: instructions of the final stage (which holds every instruction once) by the paper's task
+        families x language, beside the paper's own figures; tasks outside the families get their own rows."""
+        def n(tasks, langs) -> int:
+            return sum(v for (s, t, lang), v in self.kept.items() if s == stage and t in tasks and lang in langs)
+
+        fmt = lambda x: "–" if x is None else f"{x:,}"  # noqa: E731
+        out = [f"## Task families against the paper (stage {stage})", "",
+               "| Task family | Tasks | Chinese | Chinese (paper) | English | English (paper) | Total | Total (paper) |",
+               "|---|---|---:|---:|---:|---:|---:|---:|"]
+        covered: set[str] = set()
+        for family, (tasks, zh, en, joint) in PAPER_FAMILIES.items():
+            covered.update(tasks)
+            ours = (n(tasks, ("zh",)), n(tasks, ("en",)), n(tasks, ("zh", "en", "zh-en")))
+            paper_total = joint if joint is not None else zh + en
+            out.append(f"| {family} | {', '.join(tasks)} | {ours[0]:,} | {fmt(zh)} | {ours[1]:,} | {fmt(en)} | "
+                       f"{ours[2]:,} | {paper_total:,} |")
+        for task in sorted({t for (s, t, _) in self.kept if s == stage} - covered):
+            ours = (n((task,), ("zh",)), n((task,), ("en",)), n((task,), ("zh", "en", "zh-en")))
+            out.append(f"| (not in the paper's table) | {task} | {ours[0]:,} | – | {ours[1]:,} | – | {ours[2]:,} | – |")
+        out += [f"| **Total** | | | | | | **{self.stage_total(stage):,}** | **{PAPER_TOTAL:,}** |", "",
+                "Paper: README \"Instruction-Tuning Data\" table (Taiyi1 @ 67a701cc); machine translation, other tasks "
+                "and general dialogue have only joint zh+en figures there; its NER columns are printed as the README "
+                "gives them, though its per-dataset rows sum the other way round (zh 28,603, en 44,667).", ""]
+        return out

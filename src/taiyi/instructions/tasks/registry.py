@@ -32,11 +32,12 @@ import importlib.util
 import os
 import sys
 from pathlib import Path
-from typing import Any, Callable, ClassVar
+from typing import Any, Callable, ClassVar, Iterable
 
 from taiyi.instructions.tasks.base import TEMPLATE_DIR, Instruction
 
-BUILTIN = ("ner", "re", "ee", "cls", "pair", "mcqa", "qa", "dialogue", "mt", "title", "report")
+BUILTIN = ("ner", "re", "ee", "cls", "pair", "mcqa", "qa", "dialogue", "mt", "title", "report", "norm", "bionlp_ee", "sim",
+           "summ")
 ENV_VAR = "TAIYI_TASKS"
 ENTRY_POINT_GROUP = "taiyi.tasks"
 UNITS = ("document", "item")
@@ -71,6 +72,12 @@ class Task:
         type of a raw type, or None to drop it. Default: the task has no types to restrict."""
         return record
 
+    def dataset_facts(self, records: Iterable[dict], info: dict) -> dict | None:
+        """What the prompts need to know about the whole dataset, not one record (the term vocabulary distractors are
+        drawn from, a score range), computed once from the records being built; the codec finds it in
+        ``info["facts"][task]``. None (the default): the task needs nothing, and no caller reads the records twice."""
+        return None
+
     def benchmark_info(self, info: dict, types: list[str] | None, bench: Any) -> dict:
         """The dataset's meta.json (a copy) as the codec sees it for a benchmark asking for ``types``."""
         if types is not None:
@@ -81,6 +88,17 @@ class Task:
 
     def __repr__(self) -> str:
         return f"<task {self.name}: {type(self).__module__}.{type(self).__qualname__}>"
+
+
+def with_facts(task: Task, info: dict, records: Callable[[], Iterable[dict]]) -> dict:
+    """``info`` with ``info["facts"][task.name]`` filled when the task wants dataset facts (``records()`` gives a fresh
+    iterator over the records the prompts are drawn from); otherwise ``info`` itself, records unread."""
+    if type(task).dataset_facts is Task.dataset_facts:
+        return info
+    facts = task.dataset_facts(records(), info)
+    if facts is None:
+        return info
+    return {**info, "facts": {**(info.get("facts") or {}), task.name: facts}}
 
 
 def register_task(name: str) -> Callable[[type[Task]], type[Task]]:

@@ -30,3 +30,30 @@ def test_family_table_sums_tasks_per_language_beside_the_paper():
     assert "| **Total** | | | | | | **24** | **1,114,315** |" in md
     assert "| my_task | 0 | 1 | 0 | 1 |" in md  # the stage table names unknown tasks too
     assert "| Biomedical event extraction (BioNLP) | 0 | 4 | 0 | 4 |" in md
+
+
+def test_paper_build_writes_the_family_table_from_real_files(shared_datasets, tmp_path, capsys):
+    """``taiyi build --config paper`` over real converted datasets of the new task families (CHIP-CDN
+    normalisation, GE 2011 events, NCBI-disease NER + MeSH normalisation): stats.md holds the family table with our
+    counts beside the paper's, and the new tasks are trained in both stages."""
+    import pytest
+
+    from taiyi.cli import main
+    from taiyi.files import read_json
+    from taiyi.sources import convert
+
+    corpus, out = tmp_path / "corpus", tmp_path / "instructions"
+    convert.convert_all(shared_datasets, corpus, ["CHIP-CDN", "bionlp_st_2011_ge", "ncbi_disease"], progress=False)
+    with pytest.raises(SystemExit) as exit_:
+        main(["build", "--config", "paper", "--corpus", str(corpus), "--out", str(out), "-q"])
+    assert exit_.value.code in (0, None), capsys.readouterr()
+    md = (out / "stats.md").read_text(encoding="utf-8")
+    stage2 = read_json(out / "manifest.json")["stats"]["stages"]["2"]["by_task_lang"]
+    assert stage2["norm/zh"] > 5000 and stage2["norm/en"] > 1000 and stage2["bionlp_ee/en"] > 800, stage2
+    ner = stage2["ner/en"] + stage2["norm/en"]
+    row = next(ln for ln in md.splitlines() if ln.startswith("| Named Entity Recognition | ner, norm |"))
+    assert row == (f"| Named Entity Recognition | ner, norm | {stage2['norm/zh']:,} | 44,667 | {ner:,} | 28,603 | "
+                   f"{stage2['norm/zh'] + ner:,} | 73,270 |")
+    assert f"| Event Extraction | ee, bionlp_ee | 0 | 2,992 | {stage2['bionlp_ee/en']:,} | 2,022 |" in md
+    assert "| Biomedical event extraction (BioNLP) |" in md and "| Entity normalisation |" in md
+    assert (out / "eval" / "CHIP-CDN-dev.jsonl").is_file() and (out / "eval" / "BioNLP-GE11-dev.jsonl").is_file()

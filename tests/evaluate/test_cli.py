@@ -42,7 +42,7 @@ def real_eval_dir(shared_datasets, tmp_path_factory):
 
 def test_oracle_is_100_on_every_benchmark_of_the_real_data(real_eval_dir, tmp_path):
     eval_dir, ok = real_eval_dir
-    assert len(ok) == 14
+    assert len(ok) == 15
     out = tmp_path / "oracle"
     run_cli("--oracle", "--benchmarks", "all", "--eval-dir", str(eval_dir), "--out", str(out))
     scores = read_json(out / "scores.json")

@@ -175,6 +175,6 @@ def test_real_codecs_on_converted_datasets(shared_corpus, tmp_path):
     for task in trained_tasks:
         assert f"| {TASK_TYPES[task]} |" in stats, task
     present = {b.name for b in load_benchmarks().values() if b.find_dataset(shared_corpus)}
-    assert {p.stem for p in (out / "eval").glob("*.jsonl")} == present and len(present) == 14
+    assert {p.stem for p in (out / "eval").glob("*.jsonl")} == present and len(present) == 15
     eval_docs = {doc_key(r) for p in (out / "eval").glob("*.jsonl") for r in read_jsonl(p)}
     assert not eval_docs & {doc_key(r) for r in read_jsonl(out / "stage2.jsonl")}

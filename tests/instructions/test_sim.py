@@ -56,3 +56,32 @@ def test_correlation_metrics_score_parsed_answers():
     preds = [TASK.parse(t, {"lang": "en"}) for t in ("0.5", "Similarity score: 4", "2.1")]
     assert get_metric("spearman")(preds, golds, [{}] * 3)["score"] == pytest.approx(100.0)
     assert 90 < get_metric("pearson")(preds, golds, [{}] * 3)["score"] < 100
+
+
+@pytest.mark.parametrize("lo,hi,want", [(0.2, 3.8, (0, 4)), (0, 10, (0, 10)), (142, 1534, (100, 1600)), (1, 9.5, (1, 10))])
+def test_scale_rounds_outward_to_a_fitting_step(lo, hi, want):
+    assert sim.scale(lo, hi) == want
+
+
+def test_gold_scores_are_rounded():
+    assert sim.gold_score(pair("x", "1.3333333333333333")) == 1.33
+
+
+@pytest.mark.parametrize("name", ["biosses", "bio_simlex", "umnsrs", "mayosrs", "minimayosrs", "ehr_rel"])
+def test_round_trip_on_the_real_files(shared_datasets, name):
+    from taiyi.sources import convert
+    from taiyi.sources.catalog import get_entry
+
+    entry = get_entry(name)
+    assert entry.data["tasks"] == ["sim"]
+    recs = [r for split in convert.read_dataset(name, shared_datasets).values() for r in split]
+    info = with_facts(TASK, dict(entry.data), lambda: iter(recs))
+    low, high = info["facts"]["sim"]["low"], info["facts"]["sim"]["high"]
+    made = [i for n, r in enumerate(recs) for i in TASK.examples(r, random.Random(n), info, mode="eval")]
+    assert len(made) == len(recs) > 20
+    for i in made:
+        assert low <= i.target <= high and i.target == round(i.target, 2)
+        for k in range(len(load_templates("sim", "en").answers)):
+            assert TASK.parse(TASK.render(i.target, i.meta, k), i.meta) == i.target
+    golds = [i.target for i in made]
+    assert get_metric("pearson")(golds, golds, [{}] * len(golds))["score"] == pytest.approx(100.0)

@@ -39,3 +39,18 @@ def test_empty_sources_give_nothing_and_sloppy_answers():
         TASK.parse("Summary:", meta)
     score = get_metric("rouge_l")([TASK.parse("Summary: " + SUM, meta)], [SUM], [{"lang": "en"}])["score"]
     assert score == pytest.approx(100.0)
+
+
+def test_round_trip_on_the_real_meqsum_file(shared_datasets):
+    from taiyi.sources import convert
+    from taiyi.sources.catalog import get_entry
+
+    entry = get_entry("meqsum")
+    assert entry.data["tasks"] == ["summ"]
+    recs = convert.read_dataset("meqsum", shared_datasets)["train"]
+    made = [i for n, r in enumerate(recs) for i in TASK.examples(r, random.Random(n), dict(entry.data), mode="eval")]
+    assert len(made) == len(recs) == 1000
+    for i in made:
+        assert len(i.target) < len(i.messages[0]["content"])
+        for k in range(len(load_templates("summ", "en").answers)):
+            assert TASK.parse(TASK.render(i.target, i.meta, k), i.meta) == i.target

@@ -3,10 +3,12 @@
 Why: similarity and relatedness sets are scored by correlation with human ratings (the paper's TP-ss rows), not
 by a label; the ``pair`` codec would turn "3.2" into a class name. The answer is one number on the dataset's scale,
 and the prompt states that scale: each dataset has its own (BIOSSES 0-4, Bio-SimLex 0-10, UMNSRS 0-1600), and the
-catalog does not record it, so it is taken from the data (``dataset_facts``: floor of the lowest and ceiling of the
-highest score among the records being built; without facts, the record's own score bounds it to [0, ceil]).
+catalog does not record it, so it is taken from the data (``dataset_facts``: the lowest and highest score among the
+records being built, rounded outward to a step fitting their size: UMNSRS's 142-1534 is offered as 100-1600;
+without facts, the record's own score bounds it to [0, ceil]).
 
-Target: the score as a float (the corpus keeps it as the pairs record's ``label`` string). ``meta``: ``lang``,
+Target: the score as a float rounded to ``DECIMALS`` places (the corpus keeps the pairs record's ``label`` string as
+written; a mean of three raters would otherwise be taught as 1.3333333333333333). ``meta``: ``lang``,
 ``phrasing``, ``low``, ``high`` (the scale in the prompt, as strings). Scored by Pearson and Spearman.
 """
 
@@ -22,6 +24,7 @@ from taiyi.instructions.tasks.registry import Task, register_task
 from taiyi.text import nfkc, record_lang
 
 TASK = "sim"
+DECIMALS = 2  # gold scores are rounded to this many places (EHR-Rel's means of three raters are x/3)
 _NUMBER = re.compile(r"(?<![A-Za-z0-9.])[-+]?(?:\d+(?:\.\d+)?|\.\d+)(?:[eE][-+]?\d+)?")
 
 
@@ -33,7 +36,13 @@ def gold_score(record: dict) -> float | None:
         x = float(str(record.get("label", "")).strip())
     except ValueError:
         return None
-    return x if math.isfinite(x) else None
+    return round(x, DECIMALS) if math.isfinite(x) else None
+
+
+def scale(low: float, high: float) -> tuple[float, float]:
+    """Round bounds outward to a step fitting their size (0-4 -> 0-4, 142-1534 -> 100-1600)."""
+    step = 10.0 ** max(0, math.floor(math.log10(max(abs(low), abs(high), 1.0))) - 1)
+    return math.floor(low / step) * step, math.ceil(high / step) * step
 
 
 def number(x: float) -> str:
@@ -89,4 +98,5 @@ class SimTask(Task):
         scores = [s for s in map(gold_score, records) if s is not None]
         if not scores:
             return None
-        return {"low": float(math.floor(min(scores))), "high": float(math.ceil(max(scores)))}
+        low, high = scale(min(scores), max(scores))
+        return {"low": float(low), "high": float(high)}

@@ -52,6 +52,13 @@ def test_event_defined_before_its_trigger_and_trigger_also_an_argument(tmp_path)
     assert rec["relations"][0] == {"id": "R1", "type": "Coreference", "arg1_id": "T4", "arg2_id": "T2", "normalized": []}
 
 
+def test_bionlp_ost_normalisation_lines(tmp_path):
+    _write(tmp_path, a2="N1\tNCBI_Taxonomy Annotation:T2 Referent:9606\nN2\tOntoBiotope Annotation:T3 Referent:OBT:000001\n")
+    (rec,) = read_bionlp_st(tmp_path, dirs={"train": "train"})
+    assert [e["normalized"] for e in rec["entities"]] == [
+        [], [{"db_name": "NCBI_Taxonomy", "db_id": "9606"}], [{"db_name": "OntoBiotope", "db_id": "OBT:000001"}]]
+
+
 def test_rel_gold_and_unlabelled_test(tmp_path):
     _write(tmp_path, a2=None)
     (tmp_path / "train" / "PMID-1.rel").write_text("T4\tEntity 55 68\tIL-2 promoter\nR1\tProtein-Component Arg1:T3 Arg2:T4\n")

@@ -78,8 +78,10 @@ def parse_standoff(files: Iterable[Path], text: str, doc_id: str, *, events: boo
                     args = [{"role": r.split(":")[0].rstrip("0123456789"), "ref_id": r.split(":")[1]} for r in parts[1:]]
                     evs.append(({"id": fields[0], "type": etype, "trigger": trig, "arguments": args}, where))
                     refs += [(a["ref_id"], where) for a in args]
-                elif kind == "N":
-                    _, target, ref = fields[1].split()[:3]
+                elif kind == "N":  # brat: 'Reference T1 db:id'; BioNLP-OST: 'NCBI_Taxonomy Annotation:T1 Referent:id'
+                    ntype, target, ref = fields[1].split()[:3]
+                    if target.startswith("Annotation:") and ref.startswith("Referent:"):
+                        target, ref = target[len("Annotation:"):], f"{ntype}:{ref[len('Referent:'):]}"
                     norms.append((target, ref, where))
                 elif kind == "*":
                     _, *members = fields[1].split()

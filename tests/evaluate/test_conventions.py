@@ -75,3 +75,16 @@ def test_results_carry_conventions_ceilings_and_readings(pubmedqa):
     assert res["conventions"]["dutir"]["score"] == 0.0  # the lab's rule does not strip markdown
     assert res["oracle_ceiling"] == {"accuracy": 100.0, "option_text_accuracy": 100.0}
     assert res["readings"]["flexible"]["score"] == 100.0
+
+
+def test_lab_classification_rule_reads_after_the_lead_phrase_and_skips_the_rest():
+    m = get_metric("lead_phrase_label_f1")
+    opts = [["治疗方案", "治疗方案"], ["病因分析", "病因分析"]]
+    answers = ["上述文本被分类为：治疗方案", "类别：病因分析", "上述文本被分类为：病因 分析"]
+    ctx = [{"answer": a, "lang": "zh", "meta": {"options": opts}} for a in answers]
+    res = m([None] * 3, [["治疗方案"], ["病因分析"], ["治疗方案"]], ctx)
+    assert (res["tp"], res["fp"], res["fn"], res["skipped"]) == (1, 1, 1, 1) and res["score"] == 50.0
+    en = [{"answer": "Result: Case Report; Treatment", "lang": "en", "meta": {"options": [["Case_Report", "Case Report"],
+                                                                                        ["Treatment", "Treatment"]]}}]
+    assert m([None], [["Case_Report", "Treatment"]], en)["score"] == 100.0
+    assert m([None], [["Treatment"]], [{"answer": "Treatment", "lang": "en", "meta": {}}])["score"] is None

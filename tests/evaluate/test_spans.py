@@ -92,3 +92,12 @@ def test_gold_answers_score_100_and_hallucinations_count(docs, bench):
     bad = m([r[2] | {(r[3][0], "zzqx-not-in-text")} for r in rows], [r[2] for r in rows], ctx)
     assert bad["unlocated"] == len(rows) and bad["score"] < 100.0
     assert m([None] * len(rows), [r[2] for r in rows], ctx)["score"] == 0.0
+
+
+def test_without_annotated_spans_gold_strings_are_located_by_the_same_rule():
+    m = get_metric("span_f1")
+    gold = [[["Chemical", "aspirin"], ["Chemical", "Aspirin"], ["Disease", "not in the text"]]]
+    ctx = [{"text": "Aspirin, then aspirin again.", "meta": {}}]
+    assert m(gold, gold, ctx)["score"] == 100.0 and m(gold, gold, ctx)["gold_spans"] == "located"
+    res = m([[["Chemical", "aspirin"], ["Chemical", "ibuprofen"]]], gold, ctx)
+    assert (res["tp"], res["fp"], res["fn"], res["unlocated"]) == (1, 1, 2, 1)

@@ -129,6 +129,30 @@ HAND = {
     # a perfectly linear, then a reversed ranking
     "pearson": ([2.0, 4.0, 6.0], [1.0, 2.0, 3.0], None, 100.0),
     "spearman": ([3.0, 2.0, 1.0], [1.0, 2.0, 3.0], None, -100.0),
+    # span: "aspirin" covers both annotated spans (tp 2); "gave" is placed at its first occurrence (fp 1): P 2/3, R 1
+    "span_f1": ([[("Chem", "aspirin"), ("Chem", "gave")]], [[("Chem", "aspirin")]],
+                [{"text": "We gave aspirin, then aspirin.", "meta": {"spans": [["Chem", 8, 15, "aspirin"],
+                                                                               ["Chem", 22, 29, "aspirin"]]}}],
+                2 * (2 / 3) / (5 / 3) * 100),
+    # concept: "Famotidine" and "famotidine" are one MeSH id, so the other mention names the gold pair: tp 1;
+    # "ulcers" maps to another id: fp 1 -> P 1/2, R 1
+    "concept_f1": ([[("CID", "famotidine", "delirium"), ("CID", "famotidine", "ulcers")]],
+                   [[("CID", "Famotidine", "delirium")]],
+                   [{"meta": {"concepts": [["Chemical", "Famotidine", ["D1"]], ["Chemical", "famotidine", ["D1"]],
+                                           ["Disease", "delirium", ["D2"]], ["Disease", "ulcers", ["D3"]]],
+                              "concept_relations": [["CID", "D1", "D2"]]}}], 2 * 0.5 / 1.5 * 100),
+    # lower-cased, order-insensitive pairs: the reversed pair is right, the unreadable answer one fp: P 1/2, R 1/2
+    "pair_f1_uncased": ([[("cid", "Delirium", "famotidine")], None], [[("CID", "famotidine", "delirium")],
+                                                                     [("CID", "a", "b")]], None, 50.0),
+    # the option text after "Answer:" is right, a bare letter is not
+    "option_text_accuracy": (["yes", "yes"], ["yes", "yes"], [{"answer": "Answer: yes"}, {"answer": "A"}], 50.0),
+    # exact label sets: {a} right, {a, b} for {b} wrong, unreadable wrong
+    "label_accuracy": ([["a"], ["a", "b"], None], [["a"], ["b"], ["c"]], None, 100 / 3),
+    # after the lead phrase: tp 2 (Treatment twice), fp 1 (Diagnosis), fn 1 (Prevention); the answer without one is
+    # skipped: P = R = 2/3
+    "lead_phrase_label_f1": ([None, None, None], [["Treatment", "Prevention"], ["Treatment"], ["Treatment"]],
+                             [{"answer": "Result: Treatment; Diagnosis", "lang": "en"}, {"answer": "Treatment"},
+                              {"answer": "Result: Treatment", "lang": "en"}], 2 * (2 / 3) * (2 / 3) / (4 / 3) * 100),
 }
 
 

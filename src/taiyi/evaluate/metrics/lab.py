@@ -56,3 +56,42 @@ def label_accuracy(preds, golds, ctx):
     correct = sum(1 for p, g in zip(preds, golds) if p is not None and as_set(p) == as_set(g))
     n = len(golds)
     return {"score": 100.0 * correct / n if n else 100.0, "correct": correct, "total": n}
+
+
+LEAD_PHRASES = ("Result:", "上述文本被分类为", "上述文本对应的类别是", "上述文本的分类结果为")
+
+
+def _lab_labels(answer: str | None, lang: str, options) -> set[str] | None:
+    """The lab's reading of a classification answer (``eval_TC.py``): None without a lead phrase (the lab skips
+    the answer), else the text after the last colon split on ';' (Chinese: spaces removed), display names mapped
+    to raw labels."""
+    if answer is None or not any(p in answer for p in LEAD_PHRASES):
+        return None
+    if lang == "zh":
+        parts = answer.strip().split("：")[-1].replace(" ", "").split(";")
+    else:
+        parts = [x.strip() for x in answer.strip().split(":")[-1].strip().split(";")]
+    raw = {str(d): str(r) for r, d in options or ()} | {str(r): str(r) for r, _ in options or ()}
+    return {raw.get(x, x) for x in parts}
+
+
+@register_metric("lead_phrase_label_f1")
+def lead_phrase_label_f1(preds, golds, ctx):
+    """The paper's lab's classification F1 (DUTIR ``eval_TC.py``): only answers with a lead phrase ("Result:",
+    "上述文本被分类为", ...) are scored, as the text after the last colon split on ';'; label-set micro-F1 over
+    them. Answers without one are skipped as the lab does, and counted in ``skipped``; ``score`` is None when
+    none has one. Oracle ceiling: 100 for answers written in Taiyi's format."""
+    from taiyi.evaluate.metrics.standard import as_set
+
+    tp = fp = fn = skipped = 0
+    for g, c in zip(golds, ctx):
+        got = _lab_labels(c.get("answer"), c.get("lang") or "en", (c.get("meta") or {}).get("options"))
+        if got is None:
+            skipped += 1
+            continue
+        gs = {x[0] for x in as_set(g)}
+        tp, fp, fn = tp + len(got & gs), fp + len(got - gs), fn + len(gs - got)
+    if skipped == len(golds):
+        return {"score": None, "skipped": skipped, "note": "no answer has the lab's lead phrase"}
+    out = prf(tp, fp, fn)
+    return {"score": out["f1"], **out, "skipped": skipped}

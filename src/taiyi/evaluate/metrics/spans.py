@@ -13,7 +13,8 @@ Location rule, per document, for each distinct predicted (type, mention):
      type, a true positive only if a gold span has the same type and boundaries;
   3. a mention found nowhere (or only overlapping placed spans) is an unlocated false positive (``unlocated``).
 Gold spans are the corpus annotations (``meta["spans"]``: type, start, end, mention; a discontinuous entity
-spans from its first to its last character). P/R/F1 are micro over (type, start, end) spans of all documents.
+spans from its first to its last character); items without them (built from records without offsets) have their
+gold strings located by the same rule (``gold_spans: located`` in the result). P/R/F1 are micro over (type, start, end) spans of all documents.
 """
 
 from __future__ import annotations
@@ -31,9 +32,11 @@ def _overlaps(s: int, e: int, taken: list[tuple[int, int]]) -> bool:
     return any(s < te and ts < e for ts, te in taken)
 
 
-def locate(preds: Iterable[Sequence] | None, gold_spans: Sequence[Sequence], text: str) -> tuple[set[tuple], int]:
+def locate(preds: Iterable[Sequence] | None, gold_spans: Sequence[Sequence], text: str,
+           keep_unlocated: bool = False) -> tuple[set[tuple], int]:
     """The predicted spans ``{(type, start, end)}`` of one document by the location rule, and how many predicted
-    mentions could not be located (an unreadable answer, ``None``, is one)."""
+    mentions could not be located (an unreadable answer, ``None``, is one). ``keep_unlocated``: such a mention
+    is also kept as ``(type, "?", normalised mention)``, which only the same unlocated string matches."""
     if preds is None:
         return set(), 1
     by_key: dict[tuple[str, str], list[tuple]] = defaultdict(list)
@@ -57,19 +60,30 @@ def locate(preds: Iterable[Sequence] | None, gold_spans: Sequence[Sequence], tex
         spot = None if x is None else next((se for se in grounder.spans(str(x[1])) if not _overlaps(*se, taken)), None)
         if spot is None:
             unlocated += 1
+            if keep_unlocated and x is not None:
+                placed.add((str(x[0]), "?", normalise(str(x[1]))))
             continue
         placed.add((str(x[0]), *spot))
         taken.append(spot)
     return placed, unlocated
 
 
-def span_scores(preds: Sequence[Iterable | None], spans: Sequence[Sequence[Sequence]], texts: Sequence[str]) -> dict:
-    """Micro P/R/F1 over located predicted spans against gold spans, with ``per_type`` and ``unlocated``."""
+def span_scores(preds: Sequence[Iterable | None], spans: Sequence[Sequence[Sequence] | None], texts: Sequence[str],
+                golds: Sequence[Iterable] | None = None) -> dict:
+    """Micro P/R/F1 over located predicted spans against gold spans, with ``per_type`` and ``unlocated``. A unit
+    without annotated spans (``spans[i] is None``) has its gold strings located by the same rule as predictions
+    (a string found nowhere is kept unlocated on both sides), so gold answers still score 100."""
     tp = fp = fn = unlocated = 0
     per: dict[str, list[int]] = defaultdict(lambda: [0, 0, 0])
-    for p, g, text in zip(preds, spans, texts):
-        placed, lost = locate(p, g, text)
-        gold = {(str(t), int(s), int(e)) for t, s, e, _ in g}
+    for i, (p, g, text) in enumerate(zip(preds, spans, texts)):
+        if g is None:
+            gold, _ = locate(golds[i] if golds is not None else (), [], text, keep_unlocated=True)
+            placed, lost = locate(p, [], text, keep_unlocated=True)
+            kept = sum(1 for x in placed if x[1] == "?")  # unlocated but kept: already in ``placed``
+        else:
+            placed, lost = locate(p, g, text)
+            gold = {(str(t), int(s), int(e)) for t, s, e, _ in g}
+            kept = 0
         unlocated += lost
         for x in placed & gold:
             per[x[0]][0] += 1
@@ -78,19 +92,9 @@ def span_scores(preds: Sequence[Iterable | None], spans: Sequence[Sequence[Seque
         for x in gold - placed:
             per[x[0]][2] += 1
         tp += len(placed & gold)
-        fp += len(placed - gold) + lost
+        fp += len(placed - gold) + lost - kept
         fn += len(gold - placed)
     return {**prf(tp, fp, fn), "unlocated": unlocated, "per_type": {t: prf(*c) for t, c in sorted(per.items())}}
-
-
-def gold_spans_of(ctx: dict, gold: Iterable[Sequence]) -> list[list]:
-    """The unit's annotated spans; without them (items built before spans were kept) every occurrence of each
-    gold string, as span grounding locates it."""
-    spans = (ctx.get("meta") or {}).get("spans")
-    if spans is not None:
-        return [list(s) for s in spans]
-    g = Grounder(ctx.get("text") or "")
-    return [[t, s, e, m] for t, m in (tuple(x)[:2] for x in gold or ()) for s, e in g.spans(str(m))]
 
 
 @register_metric("span_f1")
@@ -101,6 +105,7 @@ def span_f1(preds, golds, ctx):
     mention found nowhere is an unlocated false positive. Oracle ceiling: 100."""
     from taiyi.evaluate.metrics.standard import as_set
 
-    spans = [gold_spans_of(c, g) for c, g in zip(ctx, golds)]
-    out = span_scores([as_set(p) for p in preds], spans, [c.get("text") or "" for c in ctx])
-    return {"score": out["f1"], **out}
+    spans = [(c.get("meta") or {}).get("spans") for c in ctx]
+    gs = [as_set(g) or set() for g in golds]
+    out = span_scores([as_set(p) for p in preds], spans, [c.get("text") or "" for c in ctx], gs)
+    return {"score": out["f1"], **out, "gold_spans": "annotated" if all(s is not None for s in spans) else "located"}

@@ -56,7 +56,7 @@ class ReTask(Task):
     unit = "document"
     stage = 1
     max_new_tokens = 512
-    metrics = ("micro_f1", "grounded_f1", "concept_f1")
+    metrics = ("micro_f1", "grounded_f1")
     types_key = "relation_types"
 
     def restrict(self, record: dict, keep) -> dict:

@@ -146,11 +146,15 @@ def _specs(spec: Union[Spec, list[Spec]]) -> list[Spec]:
     return spec if isinstance(spec, list) else [spec]
 
 
-def _values(get: Getter, spec: Union[Spec, list[Spec]], strip: bool) -> list[str]:
+def _values(get: Getter, spec: Union[Spec, list[Spec]], strip: bool, text: str = "") -> list[str]:
+    """The values at ``spec`` as strings; with ``text`` (the field's name, for the error) a number where text
+    belongs is refused: a JSON text field holding 12345 is damage, not the text "12345"."""
     out: list[str] = []
     for s in _specs(spec):
         v = get(s)
         for x in ([] if v is None else v if isinstance(v, list) else [v]):
+            if text and isinstance(x, (int, float)):
+                raise ValueError(f"field {s!r} ({text}) is the number {x!r}, expected text")
             x = str(x).strip() if strip else str(x)
             if x:
                 out.append(x)
@@ -166,7 +170,13 @@ def rows_to_records(opts: MappedOptions, split: str, rows: Iterable[tuple[str, s
     for where, prefix, key, get in rows:
         fields: dict[str, Any] = {}
         for name, spec in opts.fields.items():
-            vals = _values(get, spec, opts.strip)
+            textual = name not in ("label", "labels") and name not in opts.numeric
+            try:
+                vals = _values(get, spec, opts.strip, text=name if textual else "")
+            except DataError:
+                raise
+            except ValueError as exc:
+                raise DataError(f"{where}: {exc}") from None
             if name in ("label", "labels") and opts.label_map:
                 unknown = [v for v in vals if v not in opts.label_map]
                 if unknown:

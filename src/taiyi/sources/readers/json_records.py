@@ -33,6 +33,8 @@ def lookup(obj: Any, spec: Spec, key: str | None = None) -> str | list[str] | No
     cur = obj
     for part in str(spec).split(".") if spec != "" else []:
         if isinstance(cur, dict):
+            if part in cur and cur[part] is None:  # an explicit null is damage, not an absent optional field
+                raise ValueError(f"field {spec!r} is null")
             cur = cur.get(part)
         elif isinstance(cur, list) and part.lstrip("-").isdigit() and -len(cur) <= int(part) < len(cur):
             cur = cur[int(part)]
@@ -48,7 +50,8 @@ def lookup(obj: Any, spec: Spec, key: str | None = None) -> str | list[str] | No
 def _scalar(v: Any, spec: Spec) -> str:
     if isinstance(v, (dict, list)):
         raise ValueError(f"path {spec!r} leads to a {type(v).__name__}, not a value")
-    return json.dumps(v) if isinstance(v, bool) else str(v)
+    return json.dumps(v) if isinstance(v, bool) else v if isinstance(v, (int, float)) else str(v)  # numbers stay
+    # numbers, so a number where text belongs is caught (fieldmap.rows_to_records)
 
 
 def load_objects(path: Path, opts: JsonOptions) -> list[tuple[str, str, Any]]:

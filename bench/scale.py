@@ -153,6 +153,28 @@ def child_build(corpus: str, out: str, procs: int) -> dict:
 # ---------------------------------------------------------------------------------------------- parent
 
 
+def _burn(n: int) -> int:
+    x = 0
+    for i in range(n):
+        x += i * i
+    return x
+
+
+def cpu_control(procs: int = 2, n: int = 6_000_000) -> float:
+    """Wall-clock speedup of ``procs`` processes over one on pure-Python arithmetic: what this machine can give
+    a process pool right now (1.0 when the other cores are busy), to read ``encode_speedup_2proc`` against."""
+    import multiprocessing as mp
+
+    times = []
+    for p in (1, procs):
+        t = time.perf_counter()
+        with mp.get_context("fork").Pool(p) as pool:
+            pool.map(_burn, [n] * 4)
+        times.append(time.perf_counter() - t)
+    return times[0] / times[1]
+
+
+
 def synthetic(src: Path, dest: Path, n: int, shard: int = 100_000) -> tuple[Path, int]:
     """``n`` instructions: the build's records repeated under new ids, in shards of ``shard`` records."""
     from taiyi.files import dumps, read_jsonl, shard_name
@@ -237,6 +259,7 @@ def main() -> None:
     ml = str(args.max_length)
     inmem = _child("encode", "inmemory", str(sample), str(model), str(tmp / "x"), "1", ml)
     one = _child("encode", "cache", str(sample), str(model), str(tmp / "cache1"), "1", ml)
+    control = cpu_control()
     two = _child("encode", "cache", str(sample), str(model), str(tmp / "cache2"), "2", ml)
     log(f"encode {inmem['records']} records: in-memory {inmem['records'] / inmem['seconds']:.0f}/s "
         f"(RSS {inmem['rss_mb']:.0f} MB), cache 1 proc {one['records'] / one['seconds']:.0f}/s, "
@@ -270,6 +293,7 @@ def main() -> None:
         "cache_rps_1proc": round(one["records"] / one["seconds"], 1),
         "cache_rps_2proc": round(two["records"] / two["seconds"], 1),
         "encode_speedup_2proc": round(one["seconds"] / two["seconds"], 3),
+        "cpu_control_speedup_2proc": round(control, 3),
         "encode_cpu_s_per_1k_1proc": round(1000 * one["cpu_s"] / one["records"], 2),
         "encode_cpu_s_per_1k_2proc": round(1000 * two["cpu_s"] / two["records"], 2),
         "cache_rps_full": round(big["records"] / big["seconds"], 1), "cache_full_s": round(big["seconds"], 1),

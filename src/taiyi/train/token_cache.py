@@ -233,12 +233,12 @@ def write_cache(files: list[Path], encoder: ChatEncoder, dest: Path, parts: dict
 class TokenCache:
     """The memory-mapped examples of one cache folder: ``len``, ``example(i)``, and per-example columns.
 
-    Pages of the mapped files that were read are handed back to the page cache every ``release_every``
+    Pages of the mapped files that were read are handed back to the page cache every ``release_every`` (512)
     examples (``madvise(DONTNEED)``; the data stays in the kernel's cache, shared by every rank), so a long
     epoch does not grow the process's resident set to the size of the files.
     """
 
-    def __init__(self, folder: str | Path, release_every: int = 4096):
+    def __init__(self, folder: str | Path, release_every: int = 512):
         import pyarrow as pa
 
         self.dir = Path(folder)

@@ -190,6 +190,9 @@ def compile_template(template: str, name_fields: dict[str, str]) -> re.Pattern:
     return re.compile(r"^\s*" + "".join(parts) + r"\s*[.。．;；]?\s*$", re.IGNORECASE)
 
 
+_TEMPLATE_PUNCT = ":：()（）,，;；"
+
+
 @dataclass(frozen=True)
 class Phrasing:
     """One answer phrasing of a typed-record task (ner/re): a compiled template set."""
@@ -259,8 +262,14 @@ class TypedRecords:
         raise ValueError(f"answer phrasing {k} cannot represent {list(map(list, records))!r} exactly: {text!r}")
 
     def _reads_back(self, text: str, records, k: int) -> bool:
+        """Whether ``text`` reads back as ``records``: under phrasing k, and, when a value holds punctuation that
+        templates use (a colon, brackets, a comma), whichever phrasing a reader tries first ("tRNA:m5C (tRNA)" is
+        also "tRNA: m5C (tRNA)" to a type-colon phrasing)."""
+        want = sorted({tuple(r) for r in records})
+        risky = any(ch in v for r in records for v in r[1:] for ch in _TEMPLATE_PUNCT)
         try:
-            return self.read(text, prefer=k) == sorted({tuple(r) for r in records})
+            return all(self.read(text, prefer=j) == want
+                       for j in ([k] + [i for i in range(len(self.phrasings)) if i != k] if risky else [k]))
         except ValueError:
             return False
 

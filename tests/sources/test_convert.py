@@ -43,7 +43,7 @@ def test_manifest_and_meta(shared_corpus, shared_datasets):
     assert len(by_path[cdr]["sha256"]) == 64 and by_path[cdr]["dataset"] == "bc5cdr"
     assert "chemdner" in m["skipped"] and "not found" in m["skipped"]["chemdner"]
     meta = read_json(shared_corpus / "bc5cdr" / "meta.json")
-    assert meta["name"] == "bc5cdr" and meta["tasks"] == ["ner", "re"] and "Chemical" in meta["label_names"]
+    assert meta["name"] == "bc5cdr" and meta["tasks"] == ["ner", "re", "norm"] and "Chemical" in meta["label_names"]
 
 
 # counts from each dataset's SOURCE.md: (documents, mentions, relations)

@@ -51,10 +51,10 @@ def read_entry(entry: Entry, folder: Path, *, allow_empty: bool = False) -> dict
         rec["dataset"] = entry.name
         rec["lang"] = entry.lang
         by_split[rec["split"]].append(rec)
+    if not allow_empty:  # first: it names the file that gave nothing
+        _check_splits_present(entry, folder, by_split)
     if not by_split:
         raise DataError(f"{entry.name}: reader {entry.reader_name!r} produced no records from {folder}")
-    if not allow_empty:
-        _check_splits_present(entry, folder, by_split)
     everything = [r for recs in by_split.values() for r in recs]
     assert_valid(everything, source=f"{entry.name} ({folder})")
     return {s: by_split[s] for s in sorted(by_split, key=_split_key)}

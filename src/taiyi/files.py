@@ -38,15 +38,19 @@ def read_jsonl_numbered(path: str | Path) -> Iterator[tuple[int, dict]]:
         for line_no, line in enumerate(fh, 1):
             if line_no == 1:
                 line = line.removeprefix(b"\xef\xbb\xbf")  # a byte-order mark is not data
-            if not line.strip():
-                continue
-            try:
-                obj = orjson.loads(line)
-            except orjson.JSONDecodeError as exc:
-                raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
-            if not isinstance(obj, dict):
-                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
-            yield line_no, obj
+            if line.strip():
+                yield line_no, parse_jsonl_line(line, path, line_no)
+
+
+def parse_jsonl_line(line: bytes, path: str | Path, line_no: int) -> dict:
+    """One JSONL line as an object; malformed JSON or a non-object is a DataError naming file and line."""
+    try:
+        obj = orjson.loads(line)
+    except orjson.JSONDecodeError as exc:
+        raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
+    if not isinstance(obj, dict):
+        raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(obj).__name__}")
+    return obj
 
 
 def dumps(obj: Any) -> bytes:

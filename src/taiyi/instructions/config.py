@@ -34,7 +34,7 @@ import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from taiyi.files import DataError, validation_message
-from taiyi.instructions.epoch_mix import EpochMix
+from taiyi.instructions.epoch_mix import EpochMix, non_negative
 from taiyi.instructions.tasks.registry import stage_tasks, task_names
 
 CONFIG_DIR = Path(__file__).resolve().parent / "configs"
@@ -111,10 +111,7 @@ class BuildConfig(_Strict):
     @field_validator("weights", "caps")
     @classmethod
     def _non_negative(cls, v: dict) -> dict:
-        bad = {k: w for k, w in v.items() if w < 0}
-        if bad:
-            raise ValueError(f"must be non-negative, got {bad}")
-        return v
+        return non_negative(v)
 
     @field_validator("stages", mode="before")
     @classmethod

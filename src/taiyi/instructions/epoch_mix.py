@@ -20,6 +20,14 @@ import numpy as np
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 
+def non_negative(v: dict) -> dict:
+    """Weights and caps are non-negative (shared by the build config's weights/caps)."""
+    bad = {k: w for k, w in v.items() if w < 0}
+    if bad:
+        raise ValueError(f"must be non-negative, got {bad}")
+    return v
+
+
 class EpochMix(BaseModel):
     """``by``: group examples by their ``dataset`` or ``task``; ``weights``/``caps``: per group name, with an
     optional ``default`` key; ``epochs``: how many epochs the build's preview shows (training uses the recipe's)."""
@@ -33,10 +41,7 @@ class EpochMix(BaseModel):
     @field_validator("weights", "caps")
     @classmethod
     def _non_negative(cls, v: dict) -> dict:
-        bad = {k: w for k, w in v.items() if w < 0}
-        if bad:
-            raise ValueError(f"must be non-negative, got {bad}")
-        return v
+        return non_negative(v)
 
     def quota(self, name: str, n: int) -> int:
         """Examples of group ``name`` (``n`` available) in one epoch."""

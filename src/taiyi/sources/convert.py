@@ -107,21 +107,7 @@ def _split_key(split: str) -> tuple[int, str]:
 
 def input_paths(entry: Entry, folder: Path) -> list[Path]:
     """Files and folders the entry's reader options name (for the manifest); the whole folder if none."""
-    found: list[Path] = []
-
-    def walk(value: Any) -> None:
-        if isinstance(value, str):
-            p = folder / value
-            if value and p.exists() and p not in found:
-                found.append(p)
-        elif isinstance(value, dict):
-            for v in value.values():
-                walk(v)
-        elif isinstance(value, (list, tuple)):
-            for v in value:
-                walk(v)
-
-    walk(entry.reader_options)
+    found = list(dict.fromkeys(folder / v for v in _strings(entry.reader_options) if v and (folder / v).exists()))
     return found or [folder]
 
 

@@ -29,7 +29,8 @@ from typing import Any
 import numpy as np
 import orjson
 
-from taiyi.files import DataError, _tmp_prefix, atomic_path, clean_stale_temps, expand_shards, write_json
+from taiyi.files import (DataError, _tmp_prefix, atomic_path, clean_stale_temps, expand_shards, parse_jsonl_line,
+                         write_json)
 from taiyi.train.chat_format import IGNORE_INDEX, ChatEncoder, EncodeStats, validate_messages
 
 CACHE_VERSION = 1  # bump when the encoding of a record changes
@@ -133,12 +134,7 @@ def _encode_chunk(args: tuple[str, int, int, int, str]) -> dict:
             line_no, line = line, line + 1
             if not raw.strip():
                 continue
-            try:
-                rec = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                raise DataError(f"{path}:{line_no}: malformed JSON ({exc})") from None
-            if not isinstance(rec, dict):
-                raise DataError(f"{path}:{line_no}: expected a JSON object, got {type(rec).__name__}")
+            rec = parse_jsonl_line(raw, path, line_no)
             rid = str(rec.get("id", f"line {line_no}"))
             msgs = validate_messages(rec.get("messages"), f"{path}: record {rid}")
             stats.seen += 1

@@ -224,3 +224,26 @@ def test_an_answer_repeated_in_the_user_turn_is_not_taken_for_the_answer(family_
     assert [tok.decode(s) for s in spans] == ["a one<|im_end|>", "a two<|im_end|>"]
     first = next(i for i, lab in enumerate(labels) if lab != IGNORE_INDEX)
     assert tok.decode(ids[:first]).endswith("<|im_start|>user\nsay a one<|im_end|>\n<|im_start|>assistant\n")
+
+
+VARIED = [
+    DIALOGUE,
+    [{"role": "user", "content": "患者头痛三天，伴恶心。 请问可能是什么病？"}, {"role": "assistant", "content": " 偏头痛 或 颅内压增高。"}],
+    [{"role": "system", "content": ""}, {"role": "user", "content": "q\n\n"}, {"role": "assistant", "content": "\na one\n"}],
+    [{"role": "user", "content": "assistant"}, {"role": "assistant", "content": "assistant"},
+     {"role": "user", "content": "q two a two"}, {"role": "assistant", "content": "a two q two"}],
+]
+
+
+@pytest.mark.parametrize("family", FAMILIES)
+def test_anchored_prompt_check_equals_tokenizing_the_whole_prompt(family, family_dirs):
+    """The encoder tokenizes only the part of each prompt after its last special token; the result must be what
+    tokenizing the whole prompt through transformers gives (the slow path, kept for tokenizers without anchors)."""
+    tok = _tok(family_dirs[family])
+    fast = ChatEncoder(tok, max_length=1024)
+    slow = ChatEncoder(tok, max_length=1024)
+    slow._anchors, slow._backend = frozenset(), None
+    assert fast._anchors, "the family's control tokens are special tokens of its tokenizer"
+    for messages in VARIED:
+        assert fast.encode_full(messages) == slow.encode_full(messages)
+        assert fast.encode(messages) == slow.encode(messages)

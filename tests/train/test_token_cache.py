@@ -66,6 +66,21 @@ def test_cache_equals_in_memory_encoding_and_is_reused(tok, tmp_path):
     assert not hit and len(list((tmp_path / "c1").iterdir())) == 3
 
 
+def test_wide_vocabularies_store_int32_ids(tok, tmp_path, monkeypatch):
+    """Vocabularies over 65,535 tokens (Qwen, GLM-4) are stored as int32; same examples as in memory."""
+    import pyarrow as pa
+
+    from taiyi.train import token_cache
+
+    monkeypatch.setattr(token_cache, "UINT16_VOCAB", 10)
+    data = _records(tmp_path / "stage1.jsonl", 12, long_every=5)
+    enc = ChatEncoder(tok, max_length=128)
+    examples, _ = encode_file(data, enc, progress=False)
+    cache, _ = open_cache(data, enc, tmp_path / "c", progress=False)
+    assert cache._batches[0].schema.field("input_ids").type == pa.list_(pa.int32())
+    assert [cache.example(i) for i in range(len(cache))] == examples
+
+
 def test_shards_are_read_as_one_file_and_bad_records_name_file_and_line(tok, tmp_path):
     _records(tmp_path / "all.jsonl", 10)
     lines = (tmp_path / "all.jsonl").read_text(encoding="utf-8").splitlines(keepends=True)

@@ -33,8 +33,9 @@ from taiyi.files import (DataError, _tmp_prefix, atomic_path, clean_stale_temps,
                          write_json)
 from taiyi.train.chat_format import IGNORE_INDEX, ChatEncoder, EncodeStats, validate_messages
 
-CACHE_VERSION = 1  # bump when the encoding of a record changes
+CACHE_VERSION = 1  # bump when the encoding of a record changes (ids, labels or columns)
 BATCH_ROWS = 1000
+UINT16_VOCAB = 65535  # vocabularies up to this size store ids as uint16, larger ones as int32
 _WORKER: dict[str, Any] = {}
 
 
@@ -107,6 +108,21 @@ def _schema(wide: bool):
                       ("dataset", pa.string()), ("task", pa.string()), ("id", pa.string())])
 
 
+def _record_batch(schema, ids: list, masks: list, meta: dict):
+    """One Arrow batch from per-example numpy arrays: list columns built from one flat array + offsets."""
+    import pyarrow as pa
+
+    offsets = np.zeros(len(ids) + 1, dtype=np.int32)
+    np.cumsum([len(a) for a in ids], out=offsets[1:])
+    flat_ids = pa.array(np.concatenate(ids), type=schema.field("input_ids").type.value_type)
+    flat_mask = pa.array(np.concatenate(masks), type=pa.bool_())
+    cols = {"input_ids": pa.ListArray.from_arrays(pa.array(offsets), flat_ids),
+            "label_mask": pa.ListArray.from_arrays(pa.array(offsets), flat_mask),
+            "length": pa.array(np.diff(offsets), type=pa.int32())}
+    cols.update({k: pa.array(v, type=pa.string()) for k, v in meta.items()})
+    return pa.record_batch([cols[k] for k in schema.names], schema=schema)
+
+
 def _encode_chunk(args: tuple[str, int, int, int, str]) -> dict:
     """Encode one chunk into one Arrow stream file; returns its EncodeStats (as a dict) and row count."""
     import pyarrow as pa
@@ -115,14 +131,19 @@ def _encode_chunk(args: tuple[str, int, int, int, str]) -> dict:
     encoder: ChatEncoder = _WORKER["encoder"]
     wide = _WORKER["wide"]
     schema = _schema(wide)
+    dtype = np.int32 if wide else np.uint16
     stats = EncodeStats()
-    cols: dict[str, list] = {k: [] for k in schema.names}
+    ids_b: list = []
+    masks_b: list = []
+    meta_b: dict[str, list] = {"dataset": [], "task": [], "id": []}
     rows = 0
 
     def flush(writer):
-        if cols["length"]:
-            writer.write_batch(pa.record_batch([cols[k] for k in schema.names], schema=schema))
-            for v in cols.values():
+        if ids_b:
+            writer.write_batch(_record_batch(schema, ids_b, masks_b, meta_b))
+            ids_b.clear()
+            masks_b.clear()
+            for v in meta_b.values():
                 v.clear()
 
     with open(path, "rb") as fh, pa.OSFile(out, "wb") as sink, pa.ipc.new_stream(sink, schema) as writer:
@@ -139,26 +160,28 @@ def _encode_chunk(args: tuple[str, int, int, int, str]) -> dict:
             msgs = validate_messages(rec.get("messages"), f"{path}: record {rid}")
             stats.seen += 1
             ex, status = encoder.encode(msgs)
-            reason = status if ex is None else None
-            if ex is not None and not any(t != IGNORE_INDEX for t in ex["labels"]):
-                reason = "no_supervised_tokens"
+            if ex is not None:
+                ids = np.asarray(ex["input_ids"], dtype=np.int64)
+                labels = np.asarray(ex["labels"], dtype=np.int64)
+                mask = labels != IGNORE_INDEX
+            reason = status if ex is None else None if mask.any() else "no_supervised_tokens"
             if reason:
                 stats.dropped[reason] += 1
                 stats.dropped_ids.append(rid)
                 continue
-            ids, labels = ex["input_ids"], ex["labels"]
-            mask = [lab != IGNORE_INDEX for lab in labels]
-            if any(m and lab != t for m, lab, t in zip(mask, labels, ids)):
+            if (labels[mask] != ids[mask]).any():
                 raise DataError(f"{path}: record {rid}: a label differs from its input id; cannot cache as a mask")
             stats.kept += 1
             stats.truncated += status == "truncated"
             stats.tokens += len(ids)
-            stats.supervised_tokens += sum(mask)
-            for k, v in (("input_ids", ids), ("label_mask", mask), ("length", len(ids)),
-                         ("dataset", str(rec.get("dataset", ""))), ("task", str(rec.get("task", ""))), ("id", rid)):
-                cols[k].append(v)
+            stats.supervised_tokens += int(mask.sum())
+            ids_b.append(ids.astype(dtype))
+            masks_b.append(mask)
+            meta_b["dataset"].append(str(rec.get("dataset", "")))
+            meta_b["task"].append(str(rec.get("task", "")))
+            meta_b["id"].append(rid)
             rows += 1
-            if len(cols["length"]) >= BATCH_ROWS:
+            if len(ids_b) >= BATCH_ROWS:
                 flush(writer)
         flush(writer)
     return {"stats": stats.as_dict(), "rows": rows}
@@ -186,7 +209,7 @@ def write_cache(files: list[Path], encoder: ChatEncoder, dest: Path, parts: dict
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # workers are forked; the Rust pool must not be
     num_proc = max(1, int(num_proc))
     chunks = _chunks(files, num_proc * 4 if num_proc > 1 else 1)
-    _WORKER["encoder"], _WORKER["wide"] = encoder, len(encoder.tokenizer) > 65535
+    _WORKER["encoder"], _WORKER["wide"] = encoder, len(encoder.tokenizer) > UINT16_VOCAB
     dest.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(dest)  # what a killed writer left
     tmp = Path(tempfile.mkdtemp(prefix=_tmp_prefix(dest), dir=dest.parent))

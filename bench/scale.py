@@ -93,8 +93,13 @@ def child_encode(mode: str, data: str, model: str, cache: str, procs: int, max_l
             "worker_rss_mb": _workers_mb() if procs > 1 else 0.0}
 
 
-def child_train(data: str, model: str, cache: str, out: str, steps: int, max_length: int) -> dict:
-    """A second run: tokenizer + cache hit + model + first optimizer step; then one whole epoch of data reads."""
+def child_train(data: str, model: str, cache: str, out: str, steps: int, max_length: int, micro: int = 1,
+                epoch: bool = True) -> dict:
+    """A second run: tokenizer + cache hit + model + first optimizer step; then one whole epoch of data reads.
+
+    Batches of 8 examples, as ``micro`` examples per forward pass (accumulated): on a GPU the activations live in
+    device memory, on this CPU machine in the process's RSS, so the figure of interest (what the data path and the
+    framework hold) is read with ``micro`` 1; ``micro`` 8 shows what the activations add here."""
     import numpy as np
     from transformers import TrainerCallback
 
@@ -108,12 +113,14 @@ def child_train(data: str, model: str, cache: str, out: str, steps: int, max_len
             marks.setdefault("first_step", time.perf_counter() - T0)
 
     rec = recipe_from_dict({"name": "scale", "output_dir": out, "base_model": model, "max_length": max_length,
-                            "token_cache": cache, "global_batch_size": 8, "micro_batch_size": 8, "logging_steps": 5,
+                            "token_cache": cache, "global_batch_size": 8, "micro_batch_size": micro, "logging_steps": 5,
                             "save_steps": 10_000, "lora": {"r": 8, "alpha": 16, "dropout": 0.0},
                             "stages": {"stage1": {"data": data, "epochs": 1, "max_steps": steps}}})
     run_training(rec, stages=("stage1",), progress=False, callbacks=[Clock()], overwrite=True)
     man = json.loads((Path(out) / "scale" / "stage1" / "manifest.json").read_text())
     rss_train = _status_mb("VmHWM")
+    if not epoch:
+        return {"start_s": marks["first_step"], "rss_train_mb": rss_train}
     # the rest of the epoch's data path, without the model: every example in the sampler's order, collated
     from taiyi.train.chat_format import ChatEncoder
     from taiyi.train.loader import load_tokenizer
@@ -224,7 +231,8 @@ def main() -> None:
     if args.child:
         kind, rest = args.child[0], args.child[1:]
         fn = {"encode": lambda: child_encode(rest[0], rest[1], rest[2], rest[3], int(rest[4]), int(rest[5])),
-              "train": lambda: child_train(rest[0], rest[1], rest[2], rest[3], int(rest[4]), int(rest[5])),
+              "train": lambda: child_train(rest[0], rest[1], rest[2], rest[3], int(rest[4]), int(rest[5]),
+                                           int(rest[6]), rest[7] == "epoch"),
               "build": lambda: child_build(rest[0], rest[1], int(rest[2]))}[kind]
         print(json.dumps(fn()))
         return
@@ -267,13 +275,17 @@ def main() -> None:
     big = _child("encode", "cache", str(data), str(model), str(tmp / "cache"), str(args.num_proc), ml)
     log(f"encode all {big['records']} records with {args.num_proc} procs: {big['seconds']:.0f}s "
         f"({big['records'] / big['seconds']:.0f}/s), RSS {big['rss_mb']:.0f} MB, workers {big['worker_rss_mb']:.0f} MB")
-    train = _child("train", str(data), str(model), str(tmp / "cache"), str(tmp / "runs"), str(args.steps), ml)
+    train = _child("train", str(data), str(model), str(tmp / "cache"), str(tmp / "runs"), str(args.steps), ml, "1", "epoch")
     log(f"cache-hit run: first step after {train['start_s']:.1f}s (cache opened in {train['open_s']:.1f}s); RSS "
         f"{train['rss_train_mb']:.0f} MB after {args.steps} steps, {train['rss_epoch_mb']:.0f} MB after reading the "
         f"whole epoch ({train['epoch_read_s']:.0f}s), anon {train['rss_anon_mb']:.0f} MB, cache pages resident "
         f"<= {train['mapped_mb']:.0f} MB of {train['cache_mb']:.0f} MB")
-    small = _child("train", str(sample), str(model), str(tmp / "cache1"), str(tmp / "runs_small"), str(args.steps), ml)
-    log(f"same run on the {one['records']}-record sample: RSS {small['rss_epoch_mb']:.0f} MB")
+    small = _child("train", str(sample), str(model), str(tmp / "cache1"), str(tmp / "runs_small"), str(args.steps), ml,
+                   "1", "epoch")
+    wide = _child("train", str(sample), str(model), str(tmp / "cache1"), str(tmp / "runs_mb8"), str(args.steps), ml,
+                  "8", "steps")
+    log(f"same run on the {one['records']}-record sample: RSS {small['rss_epoch_mb']:.0f} MB; with 8 examples per "
+        f"forward pass instead of 1 (activations in host memory on CPU): {wide['rss_train_mb']:.0f} MB")
 
     per_tok = (inmem["rss_mb"] - inmem["rss_before_mb"]) / max(1, inmem["tokens"])  # what the examples add
     print(json.dumps({
@@ -307,6 +319,7 @@ def main() -> None:
         "cache_mb": round(train["cache_mb"], 1), "cache_open_s": round(train["open_s"], 2),
         "epoch_read_s": round(train["epoch_read_s"], 1),
         "train_rss_mb_sample": round(small["rss_epoch_mb"], 1), "train_sample_records": one["records"],
+        "train_micro_batch": 1, "train_rss_mb_sample_micro8": round(wide["rss_train_mb"], 1),
         "loadavg_1m": round(os.getloadavg()[0], 2), "cores": os.cpu_count(),
     }))
 

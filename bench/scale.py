@@ -12,7 +12,7 @@ so the 10x build writes few more instructions but reads, draws, hashes and check
 the paper's 1,001,788), written as 100k-record shards. Tokenizer and model: a tiny Qwen2 built from a sample
 of those instructions (taiyi.train.tiny_model). Each measurement runs in its own process (peak RSS is that
 process's VmHWM; ``*_worker_rss_mb`` the largest pool worker's). Encoding speed is measured on ``--sample``
-records; the full set is encoded once with ``--num-proc`` processes (that is the cache training reads).
+records (best of two runs); the full set is encoded once with ``--num-proc`` processes (that is the cache training reads).
 In-memory encoding is measured on ``--sample`` records and its RSS at ``--n`` estimated from bytes per token.
 Ends with one JSON line.
 
@@ -266,9 +266,12 @@ def main() -> None:
     sample = head(data, tmp / "sample.jsonl", min(args.sample, args.n))
     ml = str(args.max_length)
     inmem = _child("encode", "inmemory", str(sample), str(model), str(tmp / "x"), "1", ml)
-    one = _child("encode", "cache", str(sample), str(model), str(tmp / "cache1"), "1", ml)
+    # best of two runs each (as timeit does): the figure is what the code can do, not the noisiest moment
+    one = min((_child("encode", "cache", str(sample), str(model), str(tmp / f"cache1{s}"), "1", ml) for s in ("", "b")),
+              key=lambda r: r["seconds"])
     control = cpu_control()
-    two = _child("encode", "cache", str(sample), str(model), str(tmp / "cache2"), "2", ml)
+    two = min((_child("encode", "cache", str(sample), str(model), str(tmp / f"cache2{s}"), "2", ml) for s in ("", "b")),
+              key=lambda r: r["seconds"])
     log(f"encode {inmem['records']} records: in-memory {inmem['records'] / inmem['seconds']:.0f}/s "
         f"(RSS {inmem['rss_mb']:.0f} MB), cache 1 proc {one['records'] / one['seconds']:.0f}/s, "
         f"2 procs {two['records'] / two['seconds']:.0f}/s")

@@ -162,3 +162,21 @@ def test_pages_handed_back_while_reading_change_nothing(tok, tmp_path):
     assert ds.lengths.tolist() == [len(ds[i]["input_ids"]) for i in range(len(ds))]
     with pytest.raises(IndexError):
         again.example(len(again))
+
+
+def test_columns_and_group_codes_read_across_many_batches(tok, tmp_path, monkeypatch):
+    """Columns are copied out a batch at a time with pages handed back as they go; group codes are one numbering
+    over all batches (each batch has its own Arrow dictionary)."""
+    from taiyi.train import token_cache
+
+    monkeypatch.setattr(token_cache, "BATCH_ROWS", 2)
+    monkeypatch.setattr(token_cache, "RELEASE_BATCHES", 3)
+    data = _records(tmp_path / "d.jsonl", 23)
+    enc = ChatEncoder(tok, max_length=128)
+    cache, _ = open_cache(data, enc, tmp_path / "c", num_proc=2, progress=False)
+    assert len(cache._batches) > 6
+    datasets = [json.loads(line).get("dataset") for line in data.read_text().splitlines()][:-1]  # the last is dropped
+    assert list(cache.column("dataset")) == datasets
+    codes, names = cache.codes("dataset")
+    assert [names[c] for c in codes] == datasets and sorted(names) == ["a", "b", "c"]
+    assert cache.column("length").tolist() == [len(cache.example(i)["input_ids"]) for i in range(len(cache))]

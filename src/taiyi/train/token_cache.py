@@ -35,6 +35,8 @@ from taiyi.train.chat_format import IGNORE_INDEX, ChatEncoder, EncodeStats, vali
 
 CACHE_VERSION = 1  # bump when the encoding of a record changes (ids, labels or columns)
 BATCH_ROWS = 1000
+RELEASE_BATCHES = 64  # while opening or copying a column out, mapped pages are handed back every this many batches
+CHUNKS_PER_PROC = 16  # line-aligned pieces per worker: enough that a slow piece (long records) cannot hold up the end
 UINT16_VOCAB = 65535  # vocabularies up to this size store ids as uint16, larger ones as int32
 _WORKER: dict[str, Any] = {}
 
@@ -208,7 +210,7 @@ def write_cache(files: list[Path], encoder: ChatEncoder, dest: Path, parts: dict
 
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")  # workers are forked; the Rust pool must not be
     num_proc = max(1, int(num_proc))
-    chunks = _chunks(files, num_proc * 4 if num_proc > 1 else 1)
+    chunks = _chunks(files, num_proc * CHUNKS_PER_PROC if num_proc > 1 else 1)
     _WORKER["encoder"], _WORKER["wide"] = encoder, len(encoder.tokenizer) > UINT16_VOCAB
     dest.parent.mkdir(parents=True, exist_ok=True)
     clean_stale_temps(dest)  # what a killed writer left
@@ -271,11 +273,17 @@ class TokenCache:
                 mm = mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ)
             self._maps.append(mm)
             reader = pa.ipc.open_stream(pa.BufferReader(pa.py_buffer(mm)))
-            self._batches += [b for b in reader if b.num_rows]
+            for b in reader:
+                if b.num_rows:
+                    self._batches.append(b)
+                if len(self._batches) % RELEASE_BATCHES == 0:  # reading each batch's header touched its pages
+                    _release(mm)
+            _release(mm)
         sizes = np.array([b.num_rows for b in self._batches], dtype=np.int64)
         self.starts = np.concatenate([[0], np.cumsum(sizes)])
         self._views: dict[int, tuple] = {}
         self.release_every, self._reads = int(release_every), 0
+        self.release_pages()
 
     def __len__(self) -> int:
         return int(self.starts[-1])
@@ -290,15 +298,28 @@ class TokenCache:
 
         if not self._batches:
             return np.array([])
-        arr = pa.chunked_array([b.column(name) for b in self._batches])
-        return arr.to_numpy(zero_copy_only=False)
+        out = []
+        for k, b in enumerate(self._batches):  # copied out a batch at a time, the mapped pages handed back as we go
+            out.append(np.array(b.column(name).to_numpy(zero_copy_only=False), copy=True))
+            if k % RELEASE_BATCHES == RELEASE_BATCHES - 1:
+                self.release_pages()
+        self.release_pages()
+        return np.concatenate(out)
 
     def codes(self, name: str) -> tuple[np.ndarray, list[str]]:
         """(int code per example, names) of a string column, for grouping without a million Python strings."""
         import pyarrow as pa
 
-        arr = pa.chunked_array([b.column(name) for b in self._batches]).dictionary_encode().combine_chunks()
-        return arr.indices.to_numpy().astype(np.int32), arr.dictionary.to_pylist()
+        names: dict[str, int] = {}
+        out = []
+        for k, b in enumerate(self._batches):
+            enc = b.column(name).dictionary_encode()
+            remap = np.array([names.setdefault(v, len(names)) for v in enc.dictionary.to_pylist()], dtype=np.int32)
+            out.append(remap[enc.indices.to_numpy()] if len(remap) else np.zeros(0, np.int32))
+            if k % RELEASE_BATCHES == RELEASE_BATCHES - 1:
+                self.release_pages()
+        self.release_pages()
+        return (np.concatenate(out) if out else np.zeros(0, np.int32)), list(names)
 
     def _view(self, b: int) -> tuple:
         v = self._views.get(b)
@@ -325,8 +346,13 @@ class TokenCache:
 
     def release_pages(self) -> None:
         for mm in self._maps:
-            if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
-                mm.madvise(mmap.MADV_DONTNEED)
+            _release(mm)
+
+
+def _release(mm: mmap.mmap) -> None:
+    """Hand a mapping's resident pages back (they stay in the page cache); a no-op where madvise is missing."""
+    if hasattr(mm, "madvise") and hasattr(mmap, "MADV_DONTNEED"):
+        mm.madvise(mmap.MADV_DONTNEED)
 
 
 class CachedExamples:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import random
+from pathlib import Path
 
 import pytest
 
@@ -102,3 +103,40 @@ def test_sloppy_answers(text, meta, want):
 def test_garbage_raises(garbage):
     with pytest.raises(ParseError):
         ner.parse(garbage, META_EN)
+
+
+@pytest.mark.parametrize("name, asked", [("bionlp_st_2011_ge", ["Protein"]), ("bionlp_st_2013_ge", ["Protein"]),
+                                         ("bionlp_st_2011_rel", ["Protein"])])
+def test_types_annotated_only_for_events_are_not_asked_for(shared_corpus, name, asked):
+    """BioNLP-ST corpora annotate "Entity" (sites, locations) only where an event or relation needs it, so asking a
+    model to list every entity would train it to miss most of them: ner offers and answers only ``ner_types``."""
+    import orjson
+
+    info = orjson.loads((shared_corpus / name / "meta.json").read_bytes())
+    assert info["ner_types"] == asked
+    checked = answered = 0
+    for line in (shared_corpus / name / "train.jsonl").read_bytes().splitlines():
+        rec = orjson.loads(line)
+        if not any(e["type"] not in asked for e in rec["entities"]):
+            continue
+        for inst in ner.examples(rec, random.Random(checked), info, mode="train"):
+            assert {t for t, _ in inst.meta["types"]} <= set(asked)
+            assert {t for t, _ in inst.target} <= set(asked)
+            answered += bool(inst.target)
+        checked += 1
+        if checked == 20:
+            break
+    assert checked == 20 and answered >= 15  # records that do annotate other types were seen, their proteins asked for
+
+
+def test_ner_types_must_be_labels():
+    import yaml
+
+    from taiyi.sources.catalog import check_entry
+
+    src = Path(__file__).resolve().parents[2] / "src/taiyi/sources/catalog/bionlp_st_2011_ge.yaml"
+    data = yaml.safe_load(src.read_text())
+    assert check_entry(data, src) == []
+    data["ner_types"] = ["Protein", "Gene"]
+    errs = check_entry(data, src)
+    assert len(errs) == 1 and "ner_types ['Gene'] are not in label_names" in errs[0] and str(src) in errs[0]

@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, Iterable, Literal, Optional
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from taiyi.corpus.schema import LANGS, SCHEMAS
 from taiyi.files import DataError
@@ -73,6 +73,9 @@ class EntryModel(_Strict):
     count_notes: Optional[dict[str, str]] = None  # split -> why its converted count differs from `splits`
     entity_types: Optional[list[str]] = None  # kb: which label_names are entity vs relation types
     relation_types: Optional[list[str]] = None
+    # kb: the entity types annotated everywhere they occur; ner asks only for these. Shared-task corpora also
+    # annotate other types, but only where an event or relation needs them (BioNLP-ST "Entity": sites, locations)
+    ner_types: Optional[list[str]] = None
 
     @field_validator("tasks")
     @classmethod
@@ -97,6 +100,14 @@ class EntryModel(_Strict):
         if bad:
             raise ValueError(f"label_names{bad} must each map to {{zh, en}}")
         return v
+
+
+    @model_validator(mode="after")
+    def _ner_types_are_labels(self):
+        unknown = [t for t in self.ner_types or [] if self.label_names and t not in self.label_names]
+        if unknown:
+            raise ValueError(f"ner_types {unknown} are not in label_names {list(self.label_names)}")
+        return self
 
 
 FIELDS = tuple(f.alias or k for k, f in EntryModel.model_fields.items())

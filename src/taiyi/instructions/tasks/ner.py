@@ -39,8 +39,12 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     if not text:
         return []
     lang = record_lang(record, info)
+    only = info.get("ner_types")
+    if only is not None:  # types annotated only where an event or relation needs them are not asked for
+        keep = {str(t) for t in only}
+        record = {**record, "entities": [e for e in record.get("entities", []) if str(e["type"]) in keep]}
     target = gold_target(record)
-    all_types = kb_label_kinds(info, record)[0]
+    all_types = [t for t in kb_label_kinds(info, record)[0] if only is None or t in keep]
     if not all_types:
         return []
     return CODEC.examples(record, rng, info, lang=lang, text=text, target=target, all_types=all_types, mode=mode)

@@ -57,3 +57,15 @@ def test_paper_build_writes_the_family_table_from_real_files(shared_datasets, tm
     assert f"| Event Extraction | ee, bionlp_ee | 0 | 2,992 | {stage2['bionlp_ee/en']:,} | 2,022 |" in md
     assert "| Biomedical event extraction (BioNLP) |" in md and "| Entity normalisation |" in md
     assert (out / "eval" / "CHIP-CDN-dev.jsonl").is_file() and (out / "eval" / "BioNLP-GE11-dev.jsonl").is_file()
+
+
+def test_dropped_by_dataset_table_puts_the_biggest_losers_first():
+    st = BuildStats()
+    st.drop("bionlp_st_2011_id", "too_long", 303)
+    st.drop("jnlpba", "duplicate_near", 2610)
+    st.drop("jnlpba", "contaminated_text", 138)
+    md = st.markdown([])
+    table = md[md.index("### Dropped by dataset"):].splitlines()
+    assert table[2] == "| Dataset | contaminated_text | duplicate_near | too_long | Total |"
+    assert table[4:6] == ["| jnlpba | 138 | 2,610 |  | 2,748 |", "| bionlp_st_2011_id |  |  | 303 | 303 |"]
+    assert "### Dropped by dataset" not in BuildStats().markdown([])

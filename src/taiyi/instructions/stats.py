@@ -99,6 +99,22 @@ class BuildStats:
             "epoch_mix": {str(s): r for s, r in sorted(self.epoch_mix.items())},
         }
 
+    def dropped_table(self) -> list[str]:
+        """Dataset x reason: where the filters bite (a dataset losing many records to too_long wants shorter
+        passages; to duplicate_near, fewer templates or less decomposition)."""
+        if not self.dropped_by_dataset:
+            return []
+        reasons = sorted({r for _, r in self.dropped_by_dataset})
+        per: dict[str, Counter] = {}
+        for (d, r), n in self.dropped_by_dataset.items():
+            per.setdefault(d, Counter())[r] += n
+        out = ["### Dropped by dataset", "", "| Dataset | " + " | ".join(reasons) + " | Total |",
+               "|---|" + "---:|" * (len(reasons) + 1)]
+        for d, c in sorted(per.items(), key=lambda kv: (-sum(kv[1].values()), kv[0])):
+            out.append(f"| {d} | " + " | ".join(f"{c[r]:,}" if c[r] else "" for r in reasons)
+                       + f" | {sum(c.values()):,} |")
+        return out + [""]
+
     def markdown(self, stages: list[int]) -> str:
         out = ["# Instruction data statistics", ""]
         for s in stages:
@@ -128,6 +144,7 @@ class BuildStats:
         out += ["## Dropped", "", "| Reason | Records |", "|---|---:|"]
         out += [f"| {r} | {n:,} |" for r, n in sorted(self.dropped.items())] or ["| (none) | 0 |"]
         out.append("")
+        out += self.dropped_table()
         out += ["## Per dataset (instructions before stage copies)", "", "| Dataset | Task | Instructions |", "|---|---|---:|"]
         out += [f"| {d} | {t} | {n:,} |" for (d, t), n in sorted(self.per_dataset.items())]
         out.append("")

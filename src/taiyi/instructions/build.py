@@ -41,6 +41,7 @@ from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks.registry import get_task, with_facts
+from taiyi.instructions.windows import windows
 
 _WORKER: dict[str, Any] = {}
 
@@ -72,6 +73,19 @@ def _clean_records(plan: DatasetPlan, index: ContaminationIndex):
                 yield rec
 
 
+def _pieces(rec: dict, tasks, codecs: dict, window: int):
+    """(task, record) pairs to make instructions from: the record, or for tasks that window long documents, its
+    windows (the same record when it fits, so builds of short documents are unchanged)."""
+    cut = None
+    for task in tasks:
+        if getattr(codecs[task], "window_long_documents", False):
+            cut = windows(rec, window) if cut is None else cut
+            for piece in cut:
+                yield task, piece
+        else:
+            yield task, rec
+
+
 def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     """Stream one dataset into a shard file of candidate instructions (+ dedup signature); return counts."""
     cfg: BuildConfig = _WORKER["cfg"]
@@ -81,6 +95,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     dropped: dict[str, int] = {}
     near, num_perm, n_sh = cfg.dedup.get("near", True), int(cfg.dedup["num_perm"]), int(cfg.dedup["shingle"])
     written, read = 0, 0
+    window = cfg.max_tokens // 2 if cfg.window_tokens is None else cfg.window_tokens
     codecs = {t: get_task(t) for t in plan.tasks}
     infos = {t: with_facts(codecs[t], plan.info, lambda: _clean_records(plan, index)) for t in plan.tasks}
     with open(shard, "wb") as fh:
@@ -96,13 +111,13 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
                 rid = rec.get("id")
                 if rid is None:
                     raise DataError(f"{path}:{line_no}: corpus record has no 'id'")
-                source = record_text(rec)
                 k = 0
-                for task in plan.tasks:
-                    rng = random.Random(f"{cfg.seed}:{plan.name}:{split}:{rid}:{task}")
+                for task, piece in _pieces(rec, plan.tasks, codecs, window):
+                    source = record_text(piece)
+                    rng = random.Random(f"{cfg.seed}:{plan.name}:{split}:{piece['id']}:{task}")
                     for _ in range(draw_count(rng, plan.draws)):
                         try:
-                            made = codecs[task].examples(rec, rng, infos[task], mode="train")
+                            made = codecs[task].examples(piece, rng, infos[task], mode="train")
                         except Exception as exc:  # a record the codec cannot handle: counted, never fatal
                             dropped["codec_error"] = dropped.get("codec_error", 0) + 1
                             if len(counts["errors"]) < 5:

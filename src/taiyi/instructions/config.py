@@ -14,6 +14,7 @@ Keys (all optional):
   stages: {1: [tasks], 2: [tasks]} default: each task's registered ``stage`` (the paper's curriculum)
   general_chat: [{path, stage: 2, max: null, name: null}]   general-domain JSONL {"messages": [...]}
   max_tokens: 1024                 token budget of a whole conversation (quality filter)
+  window_tokens: null              long kb documents cut into sentence windows of this many tokens (null: max_tokens/2; 0: off)
   tokenizer: null                  path / hub id of the target tokenizer; null = fast char-based estimate
   dedup: {exact: true, near: true, threshold: 0.9, num_perm: 64, shingle: 5}
   decontaminate: {ngram_en: 13, ngram_zh: 50}
@@ -89,6 +90,9 @@ class BuildConfig(_Strict):
     stages: dict[int, list[str]] = Field(default_factory=_default_stages, min_length=1)
     general_chat: list[ChatSource] = Field(default_factory=list)
     max_tokens: int = Field(default=1024, ge=1)
+    # kb documents of window_long_documents tasks whose text is over this many (estimated) tokens are cut into
+    # windows of whole sentences (instructions/windows.py); None: half of max_tokens; 0: never cut
+    window_tokens: int | None = Field(default=None, ge=0)
     tokenizer: str | None = None
     dedup: dict[str, Any] = Field(default_factory=lambda: Dedup().model_dump())
     decontaminate: dict[str, int] = Field(default_factory=lambda: Decontaminate().model_dump())

@@ -217,6 +217,7 @@ class BionlpEeTask(Task):
     """Nested biomedical events scored per document (strict micro-F1 over whole events)."""
 
     unit = "document"
+    window_long_documents = True
     stage = 1
     max_new_tokens = 1024
     metrics = ("micro_f1",)

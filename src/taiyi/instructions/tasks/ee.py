@@ -392,6 +392,7 @@ class EeTask(Task):
     """Clinical findings (core, status, descriptors, sites) scored per document as whole-event sets."""
 
     unit = "document"
+    window_long_documents = True
     stage = 1
     max_new_tokens = 512
     metrics = ("micro_f1",)

@@ -59,6 +59,7 @@ class NerTask(Task):
     """Entity lists scored per document (strict and span-grounded micro-F1)."""
 
     unit = "document"
+    window_long_documents = True
     stage = 1
     max_new_tokens = 512
     metrics = ("micro_f1", "grounded_f1", "span_f1")

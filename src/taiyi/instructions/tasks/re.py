@@ -54,6 +54,7 @@ class ReTask(Task):
     """Relation triples scored per document (strict and argument-grounded micro-F1)."""
 
     unit = "document"
+    window_long_documents = True
     stage = 1
     max_new_tokens = 512
     metrics = ("micro_f1", "grounded_f1")

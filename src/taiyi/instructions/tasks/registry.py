@@ -56,6 +56,7 @@ class Task:
     metrics: ClassVar[tuple[str, ...]] = ()
     types_key: ClassVar[str] = "types"
     only_offered_types: ClassVar[bool] = False  # a benchmark's types also limit the label names offered
+    window_long_documents: ClassVar[bool] = False  # kb documents too long to train on are cut (windows.py)
     templates_dir: ClassVar[Path | None] = None
 
     def examples(self, record: dict, rng, info: dict, mode: str = "train") -> list[Instruction]:

@@ -82,3 +82,21 @@ def test_build_turns_a_full_text_corpus_into_instructions_instead_of_dropping_it
     assert dropped[None] < dropped[0] / 4
     print(f"bionlp_st_2011_id ner: {made[0]} instructions, {dropped[0]} too long without windows; "
           f"{made[None]} / {dropped[None]} with")
+
+
+def test_windows_of_real_full_text_documents_validate(shared_corpus):
+    import orjson
+
+    cut = 0
+    for name in ("bionlp_st_2011_id", "verspoor_2013", "bionlp_st_2013_cg"):
+        for line in (shared_corpus / name / "train.jsonl").read_bytes().splitlines():
+            rec = orjson.loads(line)
+            wins = windows(rec, 512)
+            if len(wins) == 1:
+                continue
+            cut += 1
+            assert all(validate_record(w) == [] for w in wins), rec["id"]
+            assert " ".join(document_text(w).strip() for w in wins).split() == document_text(rec).split()
+            kept = [e["text"] for w in wins for e in w["entities"]]
+            assert len(kept) <= len(rec["entities"]) and len(kept) >= 0.95 * len(rec["entities"])
+    assert cut >= 30

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from taiyi.corpus.schema import document_text, make_passages, new_record, validate_record
 from taiyi.instructions.quality import estimate_tokens
-from taiyi.instructions.windows import windows
+from taiyi.instructions.windows import MIN_WINDOW, task_examples, windows
 
 
 def _doc() -> dict:
@@ -62,6 +62,33 @@ def test_a_sentence_longer_than_the_budget_stays_whole():
     rec = _doc()
     wins = windows(rec, 5)  # every sentence is over budget: one window per sentence, none empty
     assert len(wins) == 40 and all(document_text(w).strip() for w in wins)
+
+
+class _Listing:
+    """A stand-in task whose one instruction is as long as the piece's list of mentions."""
+
+    name = "listing"
+    window_long_documents = True
+
+    def examples(self, record, rng, info, mode="train"):
+        if record["id"] == "boom":
+            raise ValueError("cannot read this record")
+        return [len(record["entities"])]
+
+
+def test_a_piece_whose_answer_does_not_fit_is_cut_again_only_as_far_as_needed():
+    rec = _doc()  # 80 mentions; its text (~500 estimated tokens) fits a 1,000-token window
+    made, errors = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 100)
+    assert errors == [] and [p["id"] for p, _ in made] == ["d1"]  # fits: not cut at all
+    made, _ = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 24)
+    assert len(made) > 3 and all(n <= 24 for _, insts in made for n in insts)
+    assert sum(n for _, insts in made for n in insts) == 80 and all(p["id"].startswith("d1#w") for p, _ in made)
+    # never below MIN_WINDOW tokens (1000 -> 500 -> 250 -> 125): what still does not fit is the quality filter's
+    made, _ = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 1)
+    assert 125 // 2 < MIN_WINDOW and all(estimate_tokens(document_text(p)) <= 125 for p, _ in made)
+    assert len(made) < 20 and sum(n for _, i in made for n in i) == 80  # not cut down to single sentences
+    made, errors = task_examples({**rec, "id": "boom"}, _Listing(), {}, seed="s", draws=2, window=0, fits=bool)
+    assert made == [({**rec, "id": "boom"}, [])] and len(errors) == 1
 
 
 def test_build_turns_a_full_text_corpus_into_instructions_instead_of_dropping_it(shared_corpus, tmp_path):

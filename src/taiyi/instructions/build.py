@@ -20,7 +20,6 @@ from __future__ import annotations
 import base64
 import multiprocessing as mp
 import os
-import random
 import tempfile
 from pathlib import Path
 from typing import Any
@@ -37,11 +36,11 @@ from taiyi.instructions.config import BuildConfig, load_config
 from taiyi.instructions.decontaminate import ContaminationIndex, record_text
 from taiyi.instructions.dedup import Deduplicator, minhash
 from taiyi.instructions.epoch_mix import EpochMix, EpochPlan
-from taiyi.instructions.mix import DatasetPlan, draw_count, plan_datasets, read_general_chat
+from taiyi.instructions.mix import DatasetPlan, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks.registry import get_task, with_facts
-from taiyi.instructions.windows import windows
+from taiyi.instructions.windows import task_examples
 
 _WORKER: dict[str, Any] = {}
 
@@ -73,19 +72,6 @@ def _clean_records(plan: DatasetPlan, index: ContaminationIndex):
                 yield rec
 
 
-def _pieces(rec: dict, tasks, codecs: dict, window: int):
-    """(task, record) pairs to make instructions from: the record, or for tasks that window long documents, its
-    windows (the same record when it fits, so builds of short documents are unchanged)."""
-    cut = None
-    for task in tasks:
-        if getattr(codecs[task], "window_long_documents", False):
-            cut = windows(rec, window) if cut is None else cut
-            for piece in cut:
-                yield task, piece
-        else:
-            yield task, rec
-
-
 def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     """Stream one dataset into a shard file of candidate instructions (+ dedup signature); return counts."""
     cfg: BuildConfig = _WORKER["cfg"]
@@ -96,6 +82,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     near, num_perm, n_sh = cfg.dedup.get("near", True), int(cfg.dedup["num_perm"]), int(cfg.dedup["shingle"])
     written, read = 0, 0
     window = cfg.max_tokens // 2 if cfg.window_tokens is None else cfg.window_tokens
+    fits = lambda inst: counter.count(inst.messages) <= cfg.max_tokens  # noqa: E731
     codecs = {t: get_task(t) for t in plan.tasks}
     infos = {t: with_facts(codecs[t], plan.info, lambda: _clean_records(plan, index)) for t in plan.tasks}
     with open(shard, "wb") as fh:
@@ -112,18 +99,16 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
                 if rid is None:
                     raise DataError(f"{path}:{line_no}: corpus record has no 'id'")
                 k = 0
-                for task, piece in _pieces(rec, plan.tasks, codecs, window):
-                    source = record_text(piece)
-                    rng = random.Random(f"{cfg.seed}:{plan.name}:{split}:{piece['id']}:{task}")
-                    for _ in range(draw_count(rng, plan.draws)):
-                        try:
-                            made = codecs[task].examples(piece, rng, infos[task], mode="train")
-                        except Exception as exc:  # a record the codec cannot handle: counted, never fatal
-                            dropped["codec_error"] = dropped.get("codec_error", 0) + 1
-                            if len(counts["errors"]) < 5:
-                                counts["errors"].append(f"{path}:{line_no}: record {rid}: {task}: {exc!r}")
-                            break
-                        for inst in made:
+                for task in plan.tasks:
+                    made, errors = task_examples(rec, codecs[task], infos[task], seed=f"{cfg.seed}:{plan.name}:{split}",
+                                                 draws=plan.draws, window=window, fits=fits)
+                    for exc in errors:  # a record the codec cannot handle: counted, never fatal
+                        dropped["codec_error"] = dropped.get("codec_error", 0) + 1
+                        if len(counts["errors"]) < 5:
+                            counts["errors"].append(f"{path}:{line_no}: record {rid}: {task}: {exc!r}")
+                    for piece, insts in made:
+                        source = record_text(piece)
+                        for inst in insts:
                             if plan.cap is not None and written >= plan.cap:
                                 break
                             why = check(inst, counter, cfg.max_tokens)

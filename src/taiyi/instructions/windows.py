@@ -5,8 +5,10 @@ conversation, so every instruction made from them was dropped as too long and th
 A window is a run of whole sentences (never cut inside an entity or a trigger) whose text fits ``max_tokens``
 (estimated); it keeps the entities and event triggers inside it, the events whose arguments are all inside,
 the relations between kept entities, and the coreference chains' kept members, with offsets shifted so the
-window validates like any record. Annotations that cross a cut are lost, which is why only documents that are
-too long are cut. Evaluation sets are never windowed: a benchmark's unit stays the published document.
+window validates like any record. Annotations that cross a cut are lost, which is why a document is only cut
+as far as it must be: when its text is too long, or (``task_examples``) when an instruction made from it is (a
+dense BioNLP event list), halving the window until it fits. Evaluation sets are never windowed: a benchmark's
+unit stays the published document.
 """
 
 from __future__ import annotations
@@ -99,3 +101,46 @@ def _window(record: dict, text: str, a: int, b: int, k: int) -> dict | None:
             corefs.append({**c, "entity_ids": members})
     return {**record, "id": f"{record['id']}#w{k}", "passages": passages, "entities": entities, "events": events,
             "relations": relations, "coreferences": corefs}
+
+
+MIN_WINDOW = 64  # tokens: windows are not cut smaller than this
+
+
+def task_examples(record: dict, task, info: dict, *, seed: str, draws, window: int, fits) -> tuple[list, list]:
+    """``([(piece, instructions)], [exceptions])`` of one training record for one task.
+
+    ``piece`` is the record, or for a task that windows long documents (``window`` tokens, 0: never) one of its
+    windows; a piece whose instructions do not all ``fit`` (a dense event list makes a long answer) is cut again
+    at half the size, down to MIN_WINDOW, so a document is only cut as far as it has to be. Each piece draws its
+    prompts from ``random.Random(f"{seed}:{piece id}:{task name}")`` (an uncut record: the build's usual seed). A
+    codec exception ends that piece's draws and is returned, never raised.
+    """
+    import random
+
+    from taiyi.instructions.mix import draw_count
+
+    cut = window if getattr(task, "window_long_documents", False) else 0
+    todo = [(p, cut) for p in windows(record, cut)] if cut else [(record, 0)]
+    out, errors = [], []
+    while todo:
+        piece, budget = todo.pop(0)
+        rng = random.Random(f"{seed}:{piece['id']}:{task.name}")
+        made: list = []
+        for _ in range(draw_count(rng, draws)):
+            try:
+                made += task.examples(piece, rng, info, mode="train")
+            except Exception as exc:  # a record the codec cannot handle: counted by the caller, never fatal
+                errors.append(exc)
+                break
+        if budget and not all(fits(i) for i in made):
+            while budget // 2 >= MIN_WINDOW:  # halve until the piece actually splits
+                budget //= 2
+                smaller = windows(piece, budget)
+                if len(smaller) > 1:
+                    todo[:0] = [(p, budget) for p in smaller]
+                    break
+            else:
+                out.append((piece, made))
+            continue
+        out.append((piece, made))
+    return out, errors

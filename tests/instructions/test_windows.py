@@ -58,6 +58,12 @@ def test_windows_fit_validate_and_keep_exactly_what_is_inside():
     assert [c["entity_ids"] for w in wins for c in w["coreferences"]] == [["T0", "T1"]]
 
 
+def test_documents_with_annotations_no_window_can_place_are_not_cut():
+    rec = _doc()
+    rec["events"].append({"id": "E9", "type": "Onset", "trigger": {"text": [], "offsets": []}, "arguments": []})
+    assert windows(rec, 120) == [rec]
+
+
 def test_a_sentence_longer_than_the_budget_stays_whole():
     rec = _doc()
     wins = windows(rec, 5)  # every sentence is over budget: one window per sentence, none empty

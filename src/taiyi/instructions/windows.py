@@ -40,12 +40,19 @@ def _spans(record: dict) -> list[tuple[int, int]]:
     return out
 
 
+def _unplaced(record: dict) -> bool:
+    """True when an entity or event trigger has no offsets (CHIP-CDEE events): no window can say it holds them."""
+    return any(not e.get("offsets") for e in record.get("entities", [])) or \
+        any(not ev.get("trigger", {}).get("offsets") for ev in record.get("events", []))
+
+
 def windows(record: dict, max_tokens: int) -> list[dict]:
-    """``[record]`` when its text fits ``max_tokens`` (or it is not kb), else its windows (ids ``<id>#w<k>``)."""
+    """``[record]`` when its text fits ``max_tokens`` (or it is not kb, or holds annotations without offsets), else
+    its windows (ids ``<id>#w<k>``)."""
     if record.get("schema") != "kb" or max_tokens <= 0:
         return [record]
     text = document_text(record)
-    if estimate_tokens(text) <= max_tokens:
+    if estimate_tokens(text) <= max_tokens or _unplaced(record):
         return [record]
     bounds, start = [], 0
     cuts = _cuts(text, _spans(record)) + [len(text)]

@@ -12,7 +12,8 @@ so the 10x build writes few more instructions but reads, draws, hashes and check
 the paper's 1,001,788), written as 100k-record shards. Tokenizer and model: a tiny Qwen2 built from a sample
 of those instructions (taiyi.train.tiny_model). Each measurement runs in its own process (peak RSS is that
 process's VmHWM; ``*_worker_rss_mb`` the largest pool worker's). Encoding speed is measured on ``--sample``
-records (best of two runs); the full set is encoded once with ``--num-proc`` processes (that is the cache training reads).
+records (best of two runs); the full set is encoded once with ``--num-proc`` processes (that is the cache
+training reads).
 In-memory encoding is measured on ``--sample`` records and its RSS at ``--n`` estimated from bytes per token.
 Ends with one JSON line.
 
@@ -278,7 +279,8 @@ def main() -> None:
     big = _child("encode", "cache", str(data), str(model), str(tmp / "cache"), str(args.num_proc), ml)
     log(f"encode all {big['records']} records with {args.num_proc} procs: {big['seconds']:.0f}s "
         f"({big['records'] / big['seconds']:.0f}/s), RSS {big['rss_mb']:.0f} MB, workers {big['worker_rss_mb']:.0f} MB")
-    train = _child("train", str(data), str(model), str(tmp / "cache"), str(tmp / "runs"), str(args.steps), ml, "1", "epoch")
+    train = _child("train", str(data), str(model), str(tmp / "cache"), str(tmp / "runs"), str(args.steps), ml,
+                   "1", "epoch")
     log(f"cache-hit run: first step after {train['start_s']:.1f}s (cache opened in {train['open_s']:.1f}s); RSS "
         f"{train['rss_train_mb']:.0f} MB after {args.steps} steps, {train['rss_epoch_mb']:.0f} MB after reading the "
         f"whole epoch ({train['epoch_read_s']:.0f}s), anon {train['rss_anon_mb']:.0f} MB, cache pages resident "

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from taiyi.corpus.schema import document_text, make_passages, new_record, validate_record
 from taiyi.instructions.quality import estimate_tokens
-from taiyi.instructions.windows import MIN_WINDOW, task_examples, windows
+from taiyi.instructions.windows import MIN_WINDOW, record_examples, windows
 
 
 def _doc() -> dict:
@@ -19,9 +19,10 @@ def _doc() -> dict:
                          "normalized": []})
         pos = text.index(sents[i], pos) + len(s)
     trig = text.index("activates", text.index(sents[7]))
-    events = [{"id": "E1", "type": "Positive_regulation", "trigger": {"text": ["activates"], "offsets": [[trig, trig + 9]]},
+    trigger = {"text": ["activates"], "offsets": [[trig, trig + 9]]}
+    events = [{"id": "E1", "type": "Positive_regulation", "trigger": trigger,
                "arguments": [{"role": "Cause", "ref_id": "T14"}, {"role": "Theme", "ref_id": "T15"}]},
-              {"id": "E2", "type": "Binding", "trigger": {"text": ["activates"], "offsets": [[trig, trig + 9]]},
+              {"id": "E2", "type": "Binding", "trigger": trigger,
                "arguments": [{"role": "Theme", "ref_id": "E1"}, {"role": "Theme2", "ref_id": "T79"}]}]  # crosses
     rels = [{"id": "R1", "type": "Equiv", "arg1_id": "T0", "arg2_id": "T1", "normalized": []},
             {"id": "R2", "type": "Equiv", "arg1_id": "T0", "arg2_id": "T79", "normalized": []}]  # crosses
@@ -82,18 +83,25 @@ class _Listing:
         return [len(record["entities"])]
 
 
+def _examples(rec, fits, draws=1, window=1000):
+    """(piece, instructions) pairs and exceptions of ``record_examples`` for the stand-in task alone."""
+    made, errors = record_examples(rec, {"listing": _Listing()}, {"listing": {}}, seed="s", draws=draws, window=window,
+                                   judge=lambda n: None if fits(n) else "too_long")
+    return [(p, [n for n, _ in judged]) for _, p, judged in made], [e for _, e in errors]
+
+
 def test_a_piece_whose_answer_does_not_fit_is_cut_again_only_as_far_as_needed():
     rec = _doc()  # 80 mentions; its text (~500 estimated tokens) fits a 1,000-token window
-    made, errors = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 100)
+    made, errors = _examples(rec, fits=lambda n: n <= 100)
     assert errors == [] and [p["id"] for p, _ in made] == ["d1"]  # fits: not cut at all
-    made, _ = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 24)
+    made, _ = _examples(rec, fits=lambda n: n <= 24)
     assert len(made) > 3 and all(n <= 24 for _, insts in made for n in insts)
     assert sum(n for _, insts in made for n in insts) == 80 and all(p["id"].startswith("d1#w") for p, _ in made)
     # never below MIN_WINDOW tokens (1000 -> 500 -> 250 -> 125): what still does not fit is the quality filter's
-    made, _ = task_examples(rec, _Listing(), {}, seed="s", draws=1, window=1000, fits=lambda n: n <= 1)
+    made, _ = _examples(rec, fits=lambda n: n <= 1)
     assert 125 // 2 < MIN_WINDOW and all(estimate_tokens(document_text(p)) <= 125 for p, _ in made)
     assert len(made) < 20 and sum(n for _, i in made for n in i) == 80  # not cut down to single sentences
-    made, errors = task_examples({**rec, "id": "boom"}, _Listing(), {}, seed="s", draws=2, window=0, fits=bool)
+    made, errors = _examples({**rec, "id": "boom"}, fits=bool, draws=2, window=0)
     assert made == [({**rec, "id": "boom"}, [])] and len(errors) == 1
 
 

@@ -40,7 +40,7 @@ from taiyi.instructions.mix import DatasetPlan, plan_datasets, read_general_chat
 from taiyi.instructions.quality import TokenCounter, check
 from taiyi.instructions.stats import BuildStats
 from taiyi.instructions.tasks.registry import get_task, with_facts
-from taiyi.instructions.windows import task_examples
+from taiyi.instructions.windows import record_examples
 
 _WORKER: dict[str, Any] = {}
 
@@ -82,7 +82,7 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
     near, num_perm, n_sh = cfg.dedup.get("near", True), int(cfg.dedup["num_perm"]), int(cfg.dedup["shingle"])
     written, read = 0, 0
     window = cfg.max_tokens // 2 if cfg.window_tokens is None else cfg.window_tokens
-    fits = lambda inst: counter.count(inst.messages) <= cfg.max_tokens  # noqa: E731
+    judge = lambda inst: check(inst, counter, cfg.max_tokens)  # noqa: E731
     codecs = {t: get_task(t) for t in plan.tasks}
     infos = {t: with_facts(codecs[t], plan.info, lambda: _clean_records(plan, index)) for t in plan.tasks}
     with open(shard, "wb") as fh:
@@ -98,33 +98,32 @@ def _dataset_shard(plan: DatasetPlan, shard: str) -> dict:
                 rid = rec.get("id")
                 if rid is None:
                     raise DataError(f"{path}:{line_no}: corpus record has no 'id'")
-                k = 0
-                for task in plan.tasks:
-                    made, errors = task_examples(rec, codecs[task], infos[task], seed=f"{cfg.seed}:{plan.name}:{split}",
-                                                 draws=plan.draws, window=window, fits=fits)
-                    for exc in errors:  # a record the codec cannot handle: counted, never fatal
-                        dropped["codec_error"] = dropped.get("codec_error", 0) + 1
-                        if len(counts["errors"]) < 5:
-                            counts["errors"].append(f"{path}:{line_no}: record {rid}: {task}: {exc!r}")
-                    for piece, insts in made:
-                        source = record_text(piece)
-                        for inst in insts:
-                            if plan.cap is not None and written >= plan.cap:
-                                break
-                            why = check(inst, counter, cfg.max_tokens)
-                            if why:
-                                dropped[why] = dropped.get(why, 0) + 1
-                                continue
-                            k += 1
-                            inst.id = f"{plan.name}/{split}/{rid}/{task}/{k}"
-                            row = {"r": inst.to_record(), "g": f"{plan.name}/{rid}"}
-                            if near:
-                                answer = inst.messages[-1]["content"]
-                                sig = minhash(f"{source}\n{answer}", num_perm, n_sh)
-                                row["m"] = base64.b64encode(sig.astype("<u8").tobytes()).decode()
-                            fh.write(dumps(row))
-                            fh.write(b"\n")
-                            written += 1
+                made, errors = record_examples(rec, codecs, infos, seed=f"{cfg.seed}:{plan.name}:{split}",
+                                               draws=plan.draws, window=window, judge=judge)
+                for task, exc in errors:  # a record the codec cannot handle: counted, never fatal
+                    dropped["codec_error"] = dropped.get("codec_error", 0) + 1
+                    if len(counts["errors"]) < 5:
+                        counts["errors"].append(f"{path}:{line_no}: record {rid}: {task}: {exc!r}")
+                k, sources = 0, {}  # a piece's text, once per piece (windows are shared by the record's tasks)
+                for task, piece, judged in made:
+                    for inst, why in judged:
+                        if plan.cap is not None and written >= plan.cap:
+                            break
+                        if why:
+                            dropped[why] = dropped.get(why, 0) + 1
+                            continue
+                        k += 1
+                        inst.id = f"{plan.name}/{split}/{rid}/{task}/{k}"
+                        row = {"r": inst.to_record(), "g": f"{plan.name}/{rid}"}
+                        if near:
+                            if piece["id"] not in sources:
+                                sources[piece["id"]] = record_text(piece)
+                            answer = inst.messages[-1]["content"]
+                            sig = minhash(f"{sources[piece['id']]}\n{answer}", num_perm, n_sh)
+                            row["m"] = base64.b64encode(sig.astype("<u8").tobytes()).decode()
+                        fh.write(dumps(row))
+                        fh.write(b"\n")
+                        written += 1
     counts["dropped"] = dropped
     counts["dropped_by_dataset"] = [[[plan.name, r], n] for r, n in dropped.items()]
     counts["records_read"] = {plan.name: read}

@@ -6,17 +6,21 @@ A window is a run of whole sentences (never cut inside an entity or a trigger) w
 (estimated); it keeps the entities and event triggers inside it, the events whose arguments are all inside,
 the relations between kept entities, and the coreference chains' kept members, with offsets shifted so the
 window validates like any record. Annotations that cross a cut are lost, which is why a document is only cut
-as far as it must be: when its text is too long, or (``task_examples``) when an instruction made from it is (a
+as far as it must be: when its text is too long, or (``record_examples``) when an instruction made from it is (a
 dense BioNLP event list), halving the window until it fits. Evaluation sets are never windowed: a benchmark's
 unit stays the published document.
 """
 
 from __future__ import annotations
 
+import random
 import re
 
 from taiyi.corpus.schema import document_text
+from taiyi.instructions.mix import draw_count
 from taiyi.instructions.quality import estimate_tokens
+
+MIN_WINDOW = 64  # tokens: windows are not cut smaller than this
 
 # a sentence ends at . ! ? (or their CJK forms) followed by whitespace, or at a line break
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+|(?<=[。！？])|\n+")
@@ -110,44 +114,48 @@ def _window(record: dict, text: str, a: int, b: int, k: int) -> dict | None:
             "relations": relations, "coreferences": corefs}
 
 
-MIN_WINDOW = 64  # tokens: windows are not cut smaller than this
-
-
-def task_examples(record: dict, task, info: dict, *, seed: str, draws, window: int, fits) -> tuple[list, list]:
-    """``([(piece, instructions)], [exceptions])`` of one training record for one task.
+def record_examples(record: dict, tasks: dict, infos: dict, *, seed: str, draws, window: int, judge):
+    """The training instructions of one record for each of its tasks, judged: ``([(task name, piece,
+    [(instruction, drop reason or None)])], [(task name, exception)])``.
 
     ``piece`` is the record, or for a task that windows long documents (``window`` tokens, 0: never) one of its
-    windows; a piece whose instructions do not all ``fit`` (a dense event list makes a long answer) is cut again
-    at half the size, down to MIN_WINDOW, so a document is only cut as far as it has to be. Each piece draws its
-    prompts from ``random.Random(f"{seed}:{piece id}:{task name}")`` (an uncut record: the build's usual seed). A
-    codec exception ends that piece's draws and is returned, never raised.
+    windows (cut once per record, shared by its tasks); a piece with an instruction ``judge`` finds too long (a
+    dense event list makes a long answer) is cut again at half the size, down to MIN_WINDOW, so a document is
+    only cut as far as it has to be. Each piece draws its prompts from ``Random(f"{seed}:{piece id}:{task}")``
+    (an uncut record: the build's usual seed). A codec exception ends that piece's draws and is returned.
     """
-    import random
-
-    from taiyi.instructions.mix import draw_count
-
-    cut = window if getattr(task, "window_long_documents", False) else 0
-    todo = [(p, cut) for p in windows(record, cut)] if cut else [(record, 0)]
+    first = None
     out, errors = [], []
-    while todo:
-        piece, budget = todo.pop(0)
-        rng = random.Random(f"{seed}:{piece['id']}:{task.name}")
-        made: list = []
-        for _ in range(draw_count(rng, draws)):
-            try:
-                made += task.examples(piece, rng, info, mode="train")
-            except Exception as exc:  # a record the codec cannot handle: counted by the caller, never fatal
-                errors.append(exc)
-                break
-        if budget and not all(fits(i) for i in made):
-            while budget // 2 >= MIN_WINDOW:  # halve until the piece actually splits
-                budget //= 2
-                smaller = windows(piece, budget)
-                if len(smaller) > 1:
-                    todo[:0] = [(p, budget) for p in smaller]
+    for name, task in tasks.items():
+        if window and task.window_long_documents:
+            first = windows(record, window) if first is None else first
+            todo = [(p, window) for p in first]
+        else:
+            todo = [(record, 0)]
+        while todo:
+            piece, budget = todo.pop(0)
+            rng = random.Random(f"{seed}:{piece['id']}:{name}")
+            made: list = []
+            for _ in range(draw_count(rng, draws)):
+                try:
+                    made += task.examples(piece, rng, infos[name], mode="train")
+                except Exception as exc:  # a record the codec cannot handle: counted by the caller, never fatal
+                    errors.append((name, exc))
                     break
+            judged = [(inst, judge(inst)) for inst in made]
+            smaller = _recut(piece, budget) if any(why == "too_long" for _, why in judged) else []
+            if smaller:
+                todo[:0] = smaller
             else:
-                out.append((piece, made))
-            continue
-        out.append((piece, made))
+                out.append((name, piece, judged))
     return out, errors
+
+
+def _recut(piece: dict, budget: int) -> list[tuple[dict, int]]:
+    """``piece`` cut at the largest halving of ``budget`` (not below MIN_WINDOW) that splits it; [] if none."""
+    while budget and budget // 2 >= MIN_WINDOW:
+        budget //= 2
+        smaller = windows(piece, budget)
+        if len(smaller) > 1:
+            return [(p, budget) for p in smaller]
+    return []

@@ -101,7 +101,6 @@ class EntryModel(_Strict):
             raise ValueError(f"label_names{bad} must each map to {{zh, en}}")
         return v
 
-
     @model_validator(mode="after")
     def _ner_types_are_labels(self):
         unknown = [t for t in self.ner_types or [] if self.label_names and t not in self.label_names]

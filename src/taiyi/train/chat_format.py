@@ -201,7 +201,6 @@ class ChatEncoder:
         text = self._render(msgs)
         spans, append = self._answer_spans(msgs, text)
         ids, offsets = self._ids_offsets(text)
-        ids = list(ids)
         ends = [b for _, b in offsets] if offsets is not None else None
         labels = [IGNORE_INDEX] * len(ids)
         for start, end in spans:

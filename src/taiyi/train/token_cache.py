@@ -162,11 +162,13 @@ def _encode_chunk(args: tuple[str, int, int, int, str]) -> dict:
             msgs = validate_messages(rec.get("messages"), f"{path}: record {rid}")
             stats.seen += 1
             ex, status = encoder.encode(msgs)
-            if ex is not None:
+            if ex is None:
+                reason = status
+            else:
                 ids = np.asarray(ex["input_ids"], dtype=np.int64)
                 labels = np.asarray(ex["labels"], dtype=np.int64)
                 mask = labels != IGNORE_INDEX
-            reason = status if ex is None else None if mask.any() else "no_supervised_tokens"
+                reason = None if mask.any() else "no_supervised_tokens"
             if reason:
                 stats.dropped[reason] += 1
                 stats.dropped_ids.append(rid)
@@ -292,33 +294,34 @@ class TokenCache:
     def stats(self) -> EncodeStats:
         return merge_stats([self.meta["stats"]])
 
-    def column(self, name: str) -> np.ndarray:
-        """A whole scalar column (length, dataset, task, id) as one numpy array."""
-        import pyarrow as pa
-
-        if not self._batches:
-            return np.array([])
+    def _each_batch(self, fn) -> list:
+        """``fn(batch)`` for every batch, the mapped pages handed back every RELEASE_BATCHES batches and at the end
+        (what ``fn`` copies out stays; the pages it read need not)."""
         out = []
-        for k, b in enumerate(self._batches):  # copied out a batch at a time, the mapped pages handed back as we go
-            out.append(np.array(b.column(name).to_numpy(zero_copy_only=False), copy=True))
-            if k % RELEASE_BATCHES == RELEASE_BATCHES - 1:
+        for k, b in enumerate(self._batches, 1):
+            out.append(fn(b))
+            if k % RELEASE_BATCHES == 0:
                 self.release_pages()
         self.release_pages()
-        return np.concatenate(out)
+        return out
+
+    def column(self, name: str) -> np.ndarray:
+        """A whole scalar column (length, dataset, task, id) as one numpy array."""
+        if not self._batches:
+            return np.array([])
+        return np.concatenate(self._each_batch(
+            lambda b: np.array(b.column(name).to_numpy(zero_copy_only=False), copy=True)))
 
     def codes(self, name: str) -> tuple[np.ndarray, list[str]]:
         """(int code per example, names) of a string column, for grouping without a million Python strings."""
-        import pyarrow as pa
-
         names: dict[str, int] = {}
-        out = []
-        for k, b in enumerate(self._batches):
+
+        def batch_codes(b) -> np.ndarray:  # each batch has its own dictionary: renumbered into one
             enc = b.column(name).dictionary_encode()
             remap = np.array([names.setdefault(v, len(names)) for v in enc.dictionary.to_pylist()], dtype=np.int32)
-            out.append(remap[enc.indices.to_numpy()] if len(remap) else np.zeros(0, np.int32))
-            if k % RELEASE_BATCHES == RELEASE_BATCHES - 1:
-                self.release_pages()
-        self.release_pages()
+            return remap[enc.indices.to_numpy()] if len(remap) else np.zeros(0, np.int32)
+
+        out = self._each_batch(batch_codes)
         return (np.concatenate(out) if out else np.zeros(0, np.int32)), list(names)
 
     def _view(self, b: int) -> tuple:

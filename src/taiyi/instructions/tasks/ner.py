@@ -42,7 +42,7 @@ def examples(record: dict, rng, info: dict, mode: str = "train") -> list[Instruc
     only = info.get("ner_types")
     if only is not None:  # types annotated only where an event or relation needs them are not asked for
         keep = {str(t) for t in only}
-        record = {**record, "entities": [e for e in record.get("entities", []) if str(e["type"]) in keep]}
+        record = {**record, "entities": keep_typed(record.get("entities", []), lambda t: t if str(t) in keep else None)}
     target = gold_target(record)
     all_types = [t for t in kb_label_kinds(info, record)[0] if only is None or t in keep]
     if not all_types:
